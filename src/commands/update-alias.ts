@@ -1,0 +1,168 @@
+import {Command, Flags} from '@oclif/core'
+
+import {resolveAwsSettings} from '../lib/aws-config.js'
+import {CHECK_IDS, CHECKS} from '../lib/checks.js'
+import {KmsRotateError, UsageError} from '../lib/errors.js'
+import {parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
+import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
+import {colourFor, OUTPUT_FORMATS, renderHuman, renderMachine} from '../lib/render.js'
+import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress} from '../lib/terminal.js'
+
+function helpTable(rows: string[][]): string {
+  const width = Math.max(...rows.map((row) => row[0].length))
+  return rows.map(([first, ...rest]) => `  ${first.padEnd(width)}  ${rest.join('  ')}`).join('\n')
+}
+
+export default class UpdateAlias extends Command {
+  static summary = 'Move a KMS alias to a new key, after checking that the key can take its place.'
+
+  static description = `Runs every preflight check (DescribeKey on the alias and on the new key), calls UpdateAlias, \
+then polls ListAliases until the alias is seen on the new key. On a terminal it shows the plan and asks \
+before changing anything; elsewhere it never prompts.
+
+Checks, each reported as pass, fail, warn or skip; a check fails when:
+${helpTable(CHECK_IDS.map((id) => [id, CHECKS[id]]))}
+
+Exit codes:
+${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padEnd(11), row.meaning]))}`
+
+  static examples = [
+    {
+      description: 'Rotate, confirming on the terminal:',
+      command: '<%= config.bin %> <%= command.id %> --alias-name alias/app --target-key-id 1234abcd-12ab-34cd-56ef-1234567890ab',
+    },
+    {
+      description: 'Check without changing anything:',
+      command: '<%= config.bin %> <%= command.id %> --alias-name alias/app --target-key-id 1234abcd-12ab-34cd-56ef-1234567890ab --dry-run',
+    },
+    {
+      description: 'In a runbook: no prompt, a JSON report, the outcome picked out with jq:',
+      command:
+        "<%= config.bin %> <%= command.id %> --alias-name alias/app --target-key-id arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --yes --output json | jq -r .outcome",
+    },
+  ]
+
+  static flags = {
+    'alias-name': Flags.string({
+      summary: 'The alias to move, as alias/NAME.',
+      required: true,
+    }),
+    'target-key-id': Flags.string({
+      summary: 'The key the alias should point to: key id, multi-Region key id (mrk-…) or key ARN.',
+      required: true,
+    }),
+    region: Flags.string({
+      summary: 'The Region; else AWS_REGION, AWS_DEFAULT_REGION, then the profile.',
+    }),
+    profile: Flags.string({
+      summary: 'A named profile from ~/.aws/config or ~/.aws/credentials; else AWS_PROFILE.',
+    }),
+    'endpoint-url': Flags.string({
+      summary: 'Send requests to this URL; else AWS_ENDPOINT_URL_KMS, then AWS_ENDPOINT_URL.',
+    }),
+    'dry-run': Flags.boolean({
+      default: false,
+      summary: 'Run every check and print the plan; change nothing.',
+    }),
+    'allow-key-spec-change': Flags.boolean({
+      default: false,
+      summary: 'Accept a new key of the same family with another KeySpec (RSA_2048 to RSA_4096).',
+    }),
+    'wait-timeout': Flags.integer({
+      summary: 'Seconds to wait for the new target to show in ListAliases; 0 does not wait.',
+      default: 120,
+      min: 0,
+    }),
+    yes: Flags.boolean({
+      default: false,
+      char: 'y',
+      summary: 'Do not ask for confirmation on a terminal.',
+    }),
+    output: Flags.option({
+      options: OUTPUT_FORMATS,
+      summary: 'Print a machine report in this format instead of the human one.',
+      env: 'AWS_DEFAULT_OUTPUT',
+    })(),
+    debug: Flags.boolean({
+      default: false,
+      summary: 'Show each API call and, on failure, the stack trace on stderr.',
+    }),
+  }
+
+  async run(): Promise<void> {
+    const flags = await this.parseFlags()
+    validateAliasName(flags['alias-name'])
+    const target = parseTargetKeyId(flags['target-key-id'])
+    const settings = await resolveAwsSettings({
+      region: flags.region,
+      profile: flags.profile,
+      endpointUrl: flags['endpoint-url'],
+    })
+
+    const [{createKmsClient, endpointOf, KmsGateway}, {rotateAlias}] = await Promise.all([
+      import('../lib/kms.js'),
+      import('../lib/rotate.js'),
+    ])
+    const client = createKmsClient(settings)
+    const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
+    const kms = new KmsGateway(client, endpointOf(settings), debugLog)
+    const interrupt = interruptOnSigint()
+    const colour = colourFor(process.stdout)
+    const asks = !flags.yes && !flags['dry-run'] && canPrompt()
+
+    try {
+      const report = await rotateAlias(
+        kms,
+        {
+          aliasName: flags['alias-name'],
+          target,
+          region: settings.region,
+          dryRun: flags['dry-run'],
+          allowKeySpecChange: flags['allow-key-spec-change'],
+          waitTimeoutSeconds: flags['wait-timeout'],
+        },
+        {
+          ...pollProgress(flags['alias-name']),
+          confirm: asks ? confirmOnTerminal(colourFor(process.stderr), interrupt.controller) : undefined,
+          signal: interrupt.controller.signal,
+        },
+      )
+
+      const {exitCode} = OUTCOMES[report.outcome]
+      process.stdout.write(flags.output ? renderMachine(report, flags.output) : renderHuman(report, colour))
+      if (flags.output && exitCode !== 0) process.stderr.write(`${report.summary}\n`)
+      process.exitCode = exitCode
+    } finally {
+      interrupt.release()
+      client.destroy()
+    }
+  }
+
+  /** Every complaint of the flag parser is a usage error, told in one line. */
+  private async parseFlags() {
+    try {
+      const {flags} = await this.parse(UpdateAlias)
+      return flags
+    } catch (error) {
+      const firstLine = (error as Error).message.split('\n')[0].replace(/\.$/, '')
+      throw new UsageError(`${firstLine}. See 'kms-rotate update-alias --help'.`)
+    }
+  }
+
+  async catch(error: Error & {exitCode?: number}): Promise<void> {
+    const {message, exitCode} = describeFailure(error)
+    process.stderr.write(`${message}\n`)
+    if (this.argv.includes('--debug') && error.stack) process.stderr.write(`${error.stack}\n`)
+    process.exitCode = exitCode
+  }
+}
+
+/** One line and an exit code for anything that ends the run without a report. */
+function describeFailure(error: Error): {message: string; exitCode: number} {
+  if (error instanceof KmsRotateError) return {message: error.message, exitCode: error.exitCode}
+
+  return {
+    message: `Internal error: ${error.message}. Run again with --debug and report the output.`,
+    exitCode: EXIT.other,
+  }
+}

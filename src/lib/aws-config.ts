@@ -1,0 +1,94 @@
+import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
+
+import {ConfigurationError, UsageError} from './errors.js'
+
+export interface AwsOptions {
+  region?: string
+  profile?: string
+  endpointUrl?: string
+}
+
+/** Where requests go and as whom, resolved the way the AWS CLI resolves it. */
+export interface AwsSettings {
+  region: string
+  /** undefined means the default profile, or none at all. */
+  profile: string | undefined
+  /** undefined means the public KMS endpoint of the Region. */
+  endpoint: string | undefined
+}
+
+const REGION_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/
+
+/** An environment variable set to the empty string counts as unset, as in the AWS CLI. */
+function fromEnvironment(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]
+  return value === undefined || value === '' ? undefined : value
+}
+
+/** The first setting that has a value, with where it came from for error messages. */
+function firstSet(candidates: Array<[string, string | undefined]>): {source: string; value: string} | undefined {
+  const found = candidates.find(([, value]) => value !== undefined && value !== '')
+  return found && {source: found[0], value: found[1] as string}
+}
+
+function checkEndpoint(endpoint: string, source: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(endpoint)
+  } catch {
+    url = undefined
+  }
+
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new UsageError(
+      `${source} '${endpoint}' is not a URL with a scheme: write it as https://HOST[:PORT] or http://HOST[:PORT].`,
+    )
+  }
+
+  return endpoint
+}
+
+export async function resolveAwsSettings(
+  options: AwsOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AwsSettings> {
+  const profileSource = options.profile === undefined ? 'AWS_PROFILE' : '--profile'
+  const profile = options.profile ?? fromEnvironment(env, 'AWS_PROFILE')
+  if (profile === '') throw new UsageError('--profile is empty: name a profile from ~/.aws/config.')
+
+  const {configFile, credentialsFile} = await loadSharedConfigFiles()
+  if (profile !== undefined && !(profile in configFile) && !(profile in credentialsFile)) {
+    throw new ConfigurationError(
+      `The config profile (${profile}) named by ${profileSource} could not be found in ~/.aws/config ` +
+        'or ~/.aws/credentials: check the name, or set AWS_CONFIG_FILE to the file that has it.',
+    )
+  }
+
+  const region = firstSet([
+    ['--region', options.region],
+    ['AWS_REGION', fromEnvironment(env, 'AWS_REGION')],
+    ['AWS_DEFAULT_REGION', fromEnvironment(env, 'AWS_DEFAULT_REGION')],
+    ['the profile', configFile[profile ?? 'default']?.region],
+  ])
+  if (region === undefined) {
+    throw new ConfigurationError(
+      'No AWS Region is configured: pass --region, set AWS_REGION, or add region to the profile in ~/.aws/config.',
+    )
+  }
+
+  if (!REGION_NAME.test(region.value)) {
+    throw new UsageError(`${region.source} '${region.value}' is not a Region name such as us-east-1.`)
+  }
+
+  const endpoint = firstSet([
+    ['--endpoint-url', options.endpointUrl],
+    ['AWS_ENDPOINT_URL_KMS', fromEnvironment(env, 'AWS_ENDPOINT_URL_KMS')],
+    ['AWS_ENDPOINT_URL', fromEnvironment(env, 'AWS_ENDPOINT_URL')],
+  ])
+
+  return {
+    region: region.value,
+    profile,
+    endpoint: endpoint && checkEndpoint(endpoint.value, endpoint.source),
+  }
+}

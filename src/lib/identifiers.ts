@@ -1,0 +1,135 @@
+import {UsageError} from './errors.js'
+
+/** KMS limits an alias name to 256 characters, `alias/` included. */
+export const ALIAS_NAME_MAX_LENGTH = 256
+export const ALIAS_PREFIX = 'alias/'
+export const RESERVED_ALIAS_PREFIX = 'alias/aws/'
+
+const ALIAS_NAME_CHARACTER = /[A-Za-z0-9/_-]/
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const MULTI_REGION_KEY_ID = /^mrk-[0-9a-f]{32}$/i
+const ARN = /^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)$/
+const PARTITION = /^aws(-[a-z]+)*$/
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
+const ACCOUNT = /^\d{12}$/
+
+export interface KeyArn {
+  partition: string
+  region: string
+  account: string
+  keyId: string
+}
+
+/** What `--target-key-id` named: the text to send, kept verbatim, and the ARN parts if any. */
+export interface TargetKeyReference {
+  given: string
+  arn?: KeyArn
+}
+
+function describeCharacter(character: string): string {
+  if (character === ' ') return 'a space'
+  const codePoint = character.codePointAt(0) ?? 0
+  if (codePoint < 0x20 || codePoint > 0x7e) {
+    return `'${character}' (U+${codePoint.toString(16).toUpperCase().padStart(4, '0')})`
+  }
+
+  return `'${character}'`
+}
+
+/** Throws a usage error unless `aliasName` is a name that UpdateAlias can take. */
+export function validateAliasName(aliasName: string): void {
+  const flag = '--alias-name'
+  if (aliasName === '') {
+    throw new UsageError(`${flag} is empty: give an alias name such as alias/my-app.`)
+  }
+
+  if (aliasName.startsWith('arn:')) {
+    const arnAlias = /:(alias\/.+)$/.exec(aliasName)
+    const hint = arnAlias ? `give the name alone, ${arnAlias[1]}` : 'give an alias name such as alias/my-app'
+    throw new UsageError(`${flag} '${aliasName}' is an ARN, not an alias name: ${hint}.`)
+  }
+
+  if (KEY_ID.test(aliasName) || MULTI_REGION_KEY_ID.test(aliasName)) {
+    throw new UsageError(
+      `${flag} '${aliasName}' is a key id, not an alias name: give an alias name such as alias/my-app.`,
+    )
+  }
+
+  if (!aliasName.startsWith(ALIAS_PREFIX)) {
+    throw new UsageError(
+      `${flag} '${aliasName}' must start with 'alias/': did you mean 'alias/${aliasName}'?`,
+    )
+  }
+
+  const name = aliasName.slice(ALIAS_PREFIX.length)
+  if (name === '') {
+    throw new UsageError(`${flag} 'alias/' has no name after the prefix: give one, as in alias/my-app.`)
+  }
+
+  for (const [index, character] of [...name].entries()) {
+    if (!ALIAS_NAME_CHARACTER.test(character)) {
+      throw new UsageError(
+        `${flag} '${aliasName}' contains ${describeCharacter(character)} at position ` +
+          `${ALIAS_PREFIX.length + index + 1}: alias names take only letters, digits, '/', '_' and '-'.`,
+      )
+    }
+  }
+
+  if (aliasName.length > ALIAS_NAME_MAX_LENGTH) {
+    throw new UsageError(
+      `${flag} is ${aliasName.length} characters long: KMS allows at most ${ALIAS_NAME_MAX_LENGTH}, ` +
+        `'alias/' included.`,
+    )
+  }
+}
+
+export function isReservedAliasName(aliasName: string): boolean {
+  return aliasName.startsWith(RESERVED_ALIAS_PREFIX)
+}
+
+function isKeyIdentifier(text: string): boolean {
+  return KEY_ID.test(text) || MULTI_REGION_KEY_ID.test(text)
+}
+
+/** Parses `--target-key-id`: a key id, a multi-Region key id or a key ARN. */
+export function parseTargetKeyId(given: string): TargetKeyReference {
+  const flag = '--target-key-id'
+  if (given === '') {
+    throw new UsageError(`${flag} is empty: give the id or ARN of the key the alias should point to.`)
+  }
+
+  if (given.startsWith(ALIAS_PREFIX)) {
+    throw new UsageError(
+      `${flag} '${given}' is an alias: give the id or ARN of the key the alias should point to.`,
+    )
+  }
+
+  if (isKeyIdentifier(given)) return {given}
+
+  const arnParts = ARN.exec(given)
+  if (!arnParts) {
+    const hint = /^mrk-/i.test(given)
+      ? "a multi-Region key id is 'mrk-' and 32 hexadecimal digits"
+      : 'expected a key id (1234abcd-12ab-34cd-56ef-1234567890ab), mrk-… or arn:aws:kms:REGION:ACCOUNT:key/ID'
+    throw new UsageError(`${flag} '${given}' is not a key id or key ARN: ${hint}.`)
+  }
+
+  const [, partition, service, region, account, resource] = arnParts
+  const problem = (what: string) =>
+    new UsageError(`${flag} '${given}' is not a key ARN: ${what}.`)
+  if (!PARTITION.test(partition)) throw problem(`'${partition}' is not an AWS partition`)
+  if (service !== 'kms') throw problem(`the service is '${service}', not 'kms'`)
+  if (!REGION.test(region)) throw problem(`'${region}' is not a Region`)
+  if (!ACCOUNT.test(account)) throw problem(`'${account}' is not a 12-digit account id`)
+  if (resource.startsWith(ALIAS_PREFIX)) {
+    throw new UsageError(
+      `${flag} '${given}' is an alias ARN: give the id or ARN of the key the alias should point to.`,
+    )
+  }
+
+  if (!resource.startsWith('key/')) throw problem(`the resource '${resource}' is not key/ID`)
+  const keyId = resource.slice('key/'.length)
+  if (!isKeyIdentifier(keyId)) throw problem(`'${keyId}' is not a key id`)
+
+  return {given, arn: {partition, region, account, keyId}}
+}

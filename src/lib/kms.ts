@@ -1,0 +1,170 @@
+import {Agent as HttpAgent} from 'node:http'
+import {Agent as HttpsAgent} from 'node:https'
+
+import {
+  DescribeKeyCommand,
+  KMSClient,
+  ListAliasesCommand,
+  UpdateAliasCommand,
+  type AliasListEntry,
+  type KeyMetadata,
+} from '@aws-sdk/client-kms'
+import {defaultProvider} from '@aws-sdk/credential-provider-node'
+import {NodeHttpHandler} from '@smithy/node-http-handler'
+
+import type {AwsSettings} from './aws-config.js'
+import {ConfigurationError, KmsRotateError, ServiceError} from './errors.js'
+import {EXIT} from './outcomes.js'
+
+/** The AWS CLI's default for both the connect and the read timeout. */
+const DEFAULT_TIMEOUT_MS = 60_000
+
+/**
+ * The SDK reports through this only what we ask it for; without it, the credential chain
+ * writes its own warnings straight to the console.
+ */
+class SilentLogger {
+  debug(): void {}
+  info(): void {}
+  warn(): void {}
+  error(): void {}
+}
+
+export function createKmsClient(settings: AwsSettings): KMSClient {
+  // The SDK warns on every run under Node 20; the warning is for us, not for operators.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
+  const logger = new SilentLogger()
+  return new KMSClient({
+    region: settings.region,
+    endpoint: settings.endpoint,
+    credentials: defaultProvider({profile: settings.profile, logger}),
+    logger,
+    // Throttling and 5xx answers are retried here, so the visibility poll never retries them again.
+    retryMode: process.env.AWS_RETRY_MODE || 'adaptive',
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: DEFAULT_TIMEOUT_MS,
+      requestTimeout: DEFAULT_TIMEOUT_MS,
+      httpAgent: new HttpAgent({keepAlive: true}),
+      httpsAgent: new HttpsAgent({keepAlive: true}),
+    }),
+  })
+}
+
+export function endpointOf(settings: AwsSettings): string {
+  if (settings.endpoint) return settings.endpoint
+  const suffix = settings.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
+  return `https://kms.${settings.region}.${suffix}`
+}
+
+interface ResponseMetadata {
+  httpStatusCode?: number
+  requestId?: string
+  attempts?: number
+}
+
+interface SdkError extends Error {
+  code?: string
+  $fault?: 'client' | 'server'
+  $metadata?: ResponseMetadata
+}
+
+/** Turns what the SDK threw into an error with our exit code and a one-line message. */
+export function toKmsRotateError(error: unknown, operation: string, endpoint: string): Error {
+  if (error instanceof KmsRotateError || !(error instanceof Error)) return error as Error
+  const sdkError = error as SdkError
+
+  if (sdkError.name === 'CredentialsProviderError') {
+    return new ConfigurationError(
+      'Unable to locate credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, ' +
+        'or run "aws configure".',
+    )
+  }
+
+  if (sdkError.$fault !== undefined && sdkError.$metadata?.httpStatusCode !== undefined) {
+    return new ServiceError(sdkError.name, operation, sdkError.message)
+  }
+
+  if (sdkError.name === 'AbortError') return error
+
+  const code = sdkError.code ?? ''
+  if (sdkError.name === 'TimeoutError' || code === 'ETIMEDOUT') {
+    return new KmsRotateError(`Read timeout on endpoint URL: "${endpoint}" (${operation})`, EXIT.other)
+  }
+
+  if (/CERT|SSL|TLS|SELF_SIGNED/.test(code)) {
+    return new KmsRotateError(`SSL validation failed for ${endpoint}: ${sdkError.message}`, EXIT.other)
+  }
+
+  return new KmsRotateError(
+    `Could not connect to the endpoint URL: "${endpoint}" (${operation}: ${sdkError.message || code})`,
+    EXIT.other,
+  )
+}
+
+/**
+ * The KMS operations a rotation uses, each counted so that the report can say which calls
+ * reached AWS.
+ */
+export class KmsGateway {
+  readonly apiCalls: Record<string, number> = {}
+
+  constructor(
+    private readonly kms: Pick<KMSClient, 'send'>,
+    private readonly endpoint: string,
+    /** Receives one line per call; it never sees credentials or signatures. */
+    private readonly log?: (line: string) => void,
+  ) {}
+
+  private async call<T extends {$metadata?: ResponseMetadata}>(operation: string, send: () => Promise<T>): Promise<T> {
+    this.apiCalls[operation] = (this.apiCalls[operation] ?? 0) + 1
+    const startedAt = performance.now()
+    try {
+      const output = await send()
+      this.logCall(operation, startedAt, output.$metadata)
+      return output
+    } catch (error) {
+      this.logCall(operation, startedAt, (error as SdkError).$metadata, (error as Error).name)
+      throw toKmsRotateError(error, operation, this.endpoint)
+    }
+  }
+
+  private logCall(operation: string, startedAt: number, metadata?: ResponseMetadata, errorName?: string): void {
+    if (!this.log) return
+    const fields = [
+      operation,
+      this.endpoint,
+      `status=${metadata?.httpStatusCode ?? '-'}`,
+      `requestId=${metadata?.requestId ?? '-'}`,
+      `retries=${Math.max((metadata?.attempts ?? 1) - 1, 0)}`,
+      `${Math.round(performance.now() - startedAt)}ms`,
+      ...(errorName ? [`error=${errorName}`] : []),
+    ]
+    this.log(fields.join(' '))
+  }
+
+  async describeKey(keyId: string, abortSignal?: AbortSignal): Promise<KeyMetadata> {
+    const output = await this.call('DescribeKey', () =>
+      this.kms.send(new DescribeKeyCommand({KeyId: keyId}), {abortSignal}),
+    )
+    if (!output.KeyMetadata) throw new ServiceError('EmptyResponse', 'DescribeKey', 'no KeyMetadata in the answer')
+    return output.KeyMetadata
+  }
+
+  async updateAlias(aliasName: string, targetKeyId: string): Promise<void> {
+    await this.call('UpdateAlias', () =>
+      this.kms.send(new UpdateAliasCommand({AliasName: aliasName, TargetKeyId: targetKeyId})),
+    )
+  }
+
+  async listAliasesPage(
+    keyId: string,
+    marker: string | undefined,
+    abortSignal?: AbortSignal,
+  ): Promise<{aliases: AliasListEntry[]; truncated: boolean; nextMarker?: string}> {
+    const output = await this.call('ListAliases', () =>
+      this.kms.send(new ListAliasesCommand({KeyId: keyId, Marker: marker, Limit: 100}), {abortSignal}),
+    )
+    return {aliases: output.Aliases ?? [], truncated: output.Truncated ?? false, nextMarker: output.NextMarker}
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Every way a run can end, with its exit code. Code, `--help`, the README and the report schema
+ * all read this table; nothing else defines an exit code.
+ */
+
+export const OUTCOMES = {
+  rotated: {exitCode: 0, meaning: 'updated and seen in ListAliases'},
+  unchanged: {exitCode: 0, meaning: 'the alias already pointed at the new key'},
+  planned: {exitCode: 0, meaning: 'dry run, every check passed'},
+  submitted: {exitCode: 0, meaning: 'updated; --wait-timeout 0 asked not to wait'},
+  refused: {exitCode: 3, meaning: 'a check failed (dry run or not); nothing changed'},
+  declined: {exitCode: 3, meaning: 'the prompt was answered no; nothing changed'},
+  unconfirmed: {exitCode: 4, meaning: 'updated, not seen before the deadline; rerun to confirm'},
+  interrupted: {exitCode: 130, meaning: 'Ctrl-C; the report says whether UpdateAlias was sent'},
+} as const
+
+export type Outcome = keyof typeof OUTCOMES
+
+export const OUTCOME_NAMES = Object.keys(OUTCOMES) as Outcome[]
+
+/** Exit codes that end a run without a report; the AWS CLI uses the same numbers. */
+export const EXIT = {
+  usage: 252,
+  configuration: 253,
+  service: 254,
+  other: 255,
+} as const
+
+export const ERROR_EXIT_MEANINGS: ReadonlyArray<{exitCode: number; meaning: string}> = [
+  {exitCode: EXIT.usage, meaning: 'invalid command line or input'},
+  {exitCode: EXIT.configuration, meaning: 'no Region, an unknown profile, or no credentials'},
+  {exitCode: EXIT.service, meaning: 'AWS answered with an error that is not a check result'},
+  {exitCode: EXIT.other, meaning: 'anything else: network or TLS failure, internal error'},
+]
+
+export interface ExitCodeRow {
+  exitCode: number
+  outcome: string
+  meaning: string
+}
+
+export function exitCodeTable(): ExitCodeRow[] {
+  return [
+    ...OUTCOME_NAMES.map((outcome) => ({outcome, ...OUTCOMES[outcome]})),
+    ...ERROR_EXIT_MEANINGS.map((row) => ({outcome: '', ...row})),
+  ].sort((a, b) => a.exitCode - b.exitCode)
+}

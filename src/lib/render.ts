@@ -1,0 +1,188 @@
+import {Chalk, type ChalkInstance} from 'chalk'
+import Table from 'cli-table3'
+import {stringify as toYaml} from 'yaml'
+
+import type {CheckStatus} from './checks.js'
+import {OUTCOMES} from './outcomes.js'
+import type {KeySummary, RotationReport} from './report.js'
+
+export const OUTPUT_FORMATS = ['json', 'yaml', 'text', 'table'] as const
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number]
+
+/** Colour only on a terminal, and never when NO_COLOR is set to anything. */
+export function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
+  const wanted = stream.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb'
+  return new Chalk({level: wanted ? 1 : 0})
+}
+
+const STATUS_MARKS: Record<CheckStatus, string> = {pass: '✓', fail: '✗', warn: '!', skip: '-'}
+
+function statusColour(colour: ChalkInstance, status: CheckStatus): (text: string) => string {
+  switch (status) {
+    case 'pass': {
+      return colour.green
+    }
+
+    case 'fail': {
+      return colour.red
+    }
+
+    case 'warn': {
+      return colour.yellow
+    }
+
+    case 'skip': {
+      return colour.dim
+    }
+  }
+}
+
+function describeKey(key: KeySummary): string {
+  if (key.keyId === null) return 'unknown'
+  const traits = [key.keySpec, key.keyUsage, key.keyState].filter((trait) => trait !== null)
+  return `${key.keyId} (${traits.join(', ')})`
+}
+
+/** The report for a person: alias, from and to, each check with a mark, the outcome. */
+export function renderHuman(report: RotationReport, colour: ChalkInstance): string {
+  const idWidth = Math.max(...report.checks.map((check) => check.id.length), 0)
+  const lines = [
+    `${colour.bold(report.alias)} in ${report.region}${report.dryRun ? colour.dim(' (dry run)') : ''}`,
+    `  from  ${describeKey(report.from)}`,
+    `  to    ${describeKey(report.to)}`,
+    '',
+    ...report.checks.map((check) => {
+      const paint = statusColour(colour, check.status)
+      return `  ${paint(STATUS_MARKS[check.status])} ${check.id.padEnd(idWidth)}  ${check.message}`
+    }),
+    '',
+  ]
+  const succeeded = OUTCOMES[report.outcome].exitCode === 0
+  const outcome = succeeded ? colour.green.bold(report.outcome) : colour.red.bold(report.outcome)
+  lines.push(`${outcome}  ${report.summary}`)
+  return lines.join('\n') + '\n'
+}
+
+/** Two or three lines shown before the confirmation prompt. */
+export function renderPlan(report: RotationReport, colour: ChalkInstance): string {
+  const warnings = report.checks.filter((check) => check.status === 'warn')
+  const passed = report.checks.filter((check) => check.status === 'pass').length
+  const lines = [
+    `${colour.bold(report.alias)}: ${describeKey(report.from)} -> ${describeKey(report.to)}`,
+    `  ${passed} checks passed, ${warnings.length} warning(s)`,
+    ...warnings.map((check) => `  ${colour.yellow(STATUS_MARKS.warn)} ${check.id}  ${check.message}`),
+  ]
+  return lines.join('\n') + '\n'
+}
+
+type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
+
+function isScalar(value: Json): value is null | boolean | number | string {
+  return value === null || typeof value !== 'object'
+}
+
+/** Scalars print as the AWS CLI prints them from Python. */
+function scalarText(value: Json): string {
+  if (value === null) return 'None'
+  if (typeof value === 'boolean') return value ? 'True' : 'False'
+  return String(value)
+}
+
+/**
+ * The AWS CLI's `text` format: each object's scalars on one tab-separated line, led by the
+ * upper-cased name of the key that holds it; nested objects and lists follow on lines of their own.
+ */
+function textLines(value: Json, identifier: string | undefined, columns?: string[]): string[] {
+  if (isScalar(value)) return [scalarText(value)]
+
+  if (Array.isArray(value)) {
+    if (value.length === 0) return []
+    if (value.some((element) => !isScalar(element) && !Array.isArray(element))) {
+      const keys = new Set<string>()
+      for (const element of value) {
+        if (isScalar(element) || Array.isArray(element)) continue
+        for (const [key, field] of Object.entries(element)) if (isScalar(field)) keys.add(key)
+      }
+
+      return value.flatMap((element) => textLines(element, identifier, [...keys].sort()))
+    }
+
+    const scalars = value.filter((element) => isScalar(element))
+    const nested = value.filter((element) => !isScalar(element))
+    const scalarLines =
+      scalars.length === 0
+        ? []
+        : identifier === undefined
+          ? [scalars.map((element) => scalarText(element)).join('\t')]
+          : scalars.map((element) => `${identifier.toUpperCase()}\t${scalarText(element)}`)
+    return [...scalarLines, ...nested.flatMap((element) => textLines(element, identifier))]
+  }
+
+  const keys = columns ?? Object.keys(value).filter((key) => isScalar(value[key])).sort()
+  const scalarFields = keys.map((key) => scalarText(value[key] ?? ''))
+  const nestedKeys = Object.keys(value)
+    .filter((key) => !keys.includes(key))
+    .sort()
+  const lines: string[] = []
+  if (scalarFields.length > 0) {
+    lines.push([...(identifier === undefined ? [] : [identifier.toUpperCase()]), ...scalarFields].join('\t'))
+  }
+
+  for (const key of nestedKeys) lines.push(...textLines(value[key], key))
+  return lines
+}
+
+function asciiTable(head?: string[]): Table.Table {
+  return new Table({
+    ...(head ? {head} : {}),
+    chars: {
+      top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+',
+      bottom: '-', 'bottom-mid': '+', 'bottom-left': '+', 'bottom-right': '+',
+      left: '|', 'left-mid': '+', mid: '-', 'mid-mid': '+',
+      right: '|', 'right-mid': '+', middle: '|',
+    },
+    style: {head: [], border: []},
+  })
+}
+
+function renderTable(report: RotationReport): string {
+  const summary = asciiTable()
+  for (const key of ['alias', 'region', 'outcome', 'dryRun', 'updateSent', 'elapsedMs', 'summary'] as const) {
+    summary.push({[key]: String(report[key])})
+  }
+
+  const keys = asciiTable(['', 'keyId', 'keySpec', 'keyUsage', 'keyState', 'keyManager'])
+  for (const side of ['from', 'to'] as const) {
+    const key = report[side]
+    keys.push([side, key.keyId, key.keySpec, key.keyUsage, key.keyState, key.keyManager].map((cell) => cell ?? ''))
+  }
+
+  const checks = asciiTable(['check', 'status', 'message'])
+  for (const check of report.checks) checks.push([check.id, check.status, check.message])
+
+  const calls = asciiTable(['operation', 'calls'])
+  for (const [operation, count] of Object.entries(report.apiCalls)) calls.push([operation, String(count)])
+
+  return [summary, keys, checks, calls].map((table) => table.toString()).join('\n') + '\n'
+}
+
+/** The report in one of the machine formats of `--output`. */
+export function renderMachine(report: RotationReport, format: OutputFormat): string {
+  switch (format) {
+    case 'json': {
+      return JSON.stringify(report, null, 4) + '\n'
+    }
+
+    case 'yaml': {
+      return toYaml(report)
+    }
+
+    case 'text': {
+      return textLines(report as unknown as Json, undefined).join('\n') + '\n'
+    }
+
+    case 'table': {
+      return renderTable(report)
+    }
+  }
+}

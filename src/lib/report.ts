@@ -1,0 +1,110 @@
+import type {KeyMetadata} from '@aws-sdk/client-kms'
+
+import {keySpecOf, keyUsageOf, type CheckResult} from './checks.js'
+import type {Outcome} from './outcomes.js'
+
+/** What the report says about a key; every field is null when the key could not be described. */
+export interface KeySummary {
+  keyId: string | null
+  arn: string | null
+  keySpec: string | null
+  keyUsage: string | null
+  keyState: string | null
+  keyManager: string | null
+}
+
+export interface Verification {
+  /** ListAliases rounds made until the alias showed the new key, or the deadline passed. */
+  polls: number
+  pagesRead: number
+  waitedMs: number
+  /** Why polling stopped early, when a ListAliases call failed. */
+  error: string | null
+}
+
+/** The machine report; schema/report.schema.json describes it for consumers. */
+export interface RotationReport {
+  alias: string
+  region: string
+  outcome: Outcome
+  summary: string
+  dryRun: boolean
+  updateSent: boolean
+  from: KeySummary
+  to: KeySummary
+  checks: CheckResult[]
+  verification: Verification | null
+  apiCalls: Record<string, number>
+  elapsedMs: number
+}
+
+export const UNKNOWN_KEY: KeySummary = Object.freeze({
+  keyId: null,
+  arn: null,
+  keySpec: null,
+  keyUsage: null,
+  keyState: null,
+  keyManager: null,
+})
+
+export function summarizeKey(key: KeyMetadata | undefined): KeySummary {
+  if (!key) return {...UNKNOWN_KEY}
+  return {
+    keyId: key.KeyId ?? null,
+    arn: key.Arn ?? null,
+    keySpec: keySpecOf(key) ?? null,
+    keyUsage: keyUsageOf(key) ?? null,
+    keyState: key.KeyState ?? null,
+    keyManager: key.KeyManager ?? null,
+  }
+}
+
+function seconds(milliseconds: number): string {
+  return `${(milliseconds / 1000).toFixed(1)} s`
+}
+
+/** One sentence that says what happened and, when the alias state is not settled, what to do. */
+export function describeOutcome(report: Omit<RotationReport, 'summary'>): string {
+  const {alias, from, to, verification} = report
+  const target = to.keyId ?? 'the target key'
+  switch (report.outcome) {
+    case 'rotated': {
+      const polls = verification ? ` (seen after ${verification.polls} poll(s), ${seconds(verification.waitedMs)})` : ''
+      return `${alias} now points at ${target}${polls}.`
+    }
+
+    case 'unchanged': {
+      return `${alias} already points at ${target}; nothing was changed.`
+    }
+
+    case 'planned': {
+      return `Dry run: every check passed; ${alias} would move from ${from.keyId} to ${target}.`
+    }
+
+    case 'submitted': {
+      return `UpdateAlias was accepted for ${alias} -> ${target}; not waiting for it to be visible (--wait-timeout 0).`
+    }
+
+    case 'refused': {
+      const failed = report.checks.filter((check) => check.status === 'fail').map((check) => check.id)
+      return `Refused: ${failed.join(', ')} failed; nothing was changed.`
+    }
+
+    case 'declined': {
+      return 'Not confirmed; nothing was changed.'
+    }
+
+    case 'unconfirmed': {
+      const reason = verification?.error
+        ? `polling stopped: ${verification.error}`
+        : `it was not seen on ${target} within ${seconds(verification?.waitedMs ?? 0)}`
+      return `UpdateAlias was accepted for ${alias} -> ${target}, but ${reason}; run the command again to confirm.`
+    }
+
+    case 'interrupted': {
+      return report.updateSent
+        ? `Interrupted after UpdateAlias was sent: ${alias} may already point at ${target}; run the command again to confirm.`
+        : 'Interrupted before UpdateAlias was sent; nothing was changed.'
+    }
+  }
+}

@@ -1,0 +1,234 @@
+import type {KeyMetadata} from '@aws-sdk/client-kms'
+import pRetry from 'p-retry'
+
+import {runChecks, type KeyLookup, type PreflightFacts} from './checks.js'
+import {KmsRotateError, ServiceError} from './errors.js'
+import {isReservedAliasName, type TargetKeyReference} from './identifiers.js'
+import type {KmsGateway} from './kms.js'
+import {EXIT, type Outcome} from './outcomes.js'
+import {describeOutcome, summarizeKey, UNKNOWN_KEY, type RotationReport, type Verification} from './report.js'
+
+export interface RotationRequest {
+  aliasName: string
+  target: TargetKeyReference
+  /** The Region the client talks to; a target ARN in another Region is refused. */
+  region: string
+  dryRun: boolean
+  allowKeySpecChange: boolean
+  /** 0 skips the visibility poll. */
+  waitTimeoutSeconds: number
+}
+
+export interface RotationHooks {
+  /** Asked once every check has passed, before UpdateAlias; absent means do not ask. */
+  confirm?: (plan: RotationReport) => Promise<boolean>
+  onWaitStart?: () => void
+  onPoll?: (poll: number) => void
+  onWaitEnd?: (seen: boolean) => void
+  /** Aborting stops the run at the next step; the report then says whether UpdateAlias was sent. */
+  signal?: AbortSignal
+}
+
+/** The visibility poll's backoff: first poll at once, then about 250 ms growing to about 5 s. */
+export const POLL_BACKOFF = {minTimeout: 250, maxTimeout: 5000, factor: 2, randomize: true} as const
+
+class AliasNotVisibleYet extends Error {}
+
+async function lookUp(describe: () => Promise<KeyMetadata>): Promise<KeyLookup> {
+  try {
+    return {found: true, key: await describe()}
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === 'NotFoundException') {
+      return {found: false, reason: 'missing', message: error.detail}
+    }
+
+    throw error
+  }
+}
+
+async function lookUpKeys(kms: KmsGateway, request: RotationRequest, signal?: AbortSignal) {
+  const {aliasName, target, region} = request
+  const currentKey: Promise<KeyLookup> = isReservedAliasName(aliasName)
+    ? Promise.resolve({
+        found: false,
+        reason: 'not-looked-up',
+        // DescribeKey on a predefined AWS alias that has no key yet creates its AWS managed key.
+        message: 'not looked up: DescribeKey on an AWS alias can create its AWS managed key',
+      })
+    : lookUp(() => kms.describeKey(aliasName, signal))
+
+  // A key in another Region is not found from here; the ARN alone says it is the wrong one.
+  const targetKey: Promise<KeyLookup> =
+    target.arn && target.arn.region !== region
+      ? Promise.resolve({found: false, reason: 'not-looked-up', message: `not looked up: the ARN names ${target.arn.region}`})
+      : lookUp(() => kms.describeKey(target.given, signal))
+
+  const [current, next] = await Promise.allSettled([currentKey, targetKey])
+  if (current.status === 'rejected') throw current.reason
+  if (next.status === 'fulfilled') return {currentKey: current.value, targetKey: next.value}
+
+  // Another account's key may be hidden from us; same-account-region already explains why.
+  const aliasAccount = current.value.found ? current.value.key.AWSAccountId : undefined
+  if (target.arn && aliasAccount && target.arn.account !== aliasAccount && next.reason instanceof ServiceError) {
+    const message = `not looked up: ${next.reason.code} for a key in account ${target.arn.account}`
+    return {currentKey: current.value, targetKey: {found: false, reason: 'not-looked-up', message} as KeyLookup}
+  }
+
+  throw next.reason
+}
+
+async function aliasListedOnKey(
+  kms: KmsGateway,
+  aliasName: string,
+  keyId: string,
+  signal: AbortSignal | undefined,
+  countPage: () => void,
+): Promise<boolean> {
+  let marker: string | undefined
+  for (let page = 1; ; page++) {
+    const {aliases, truncated, nextMarker} = await kms.listAliasesPage(keyId, marker, signal)
+    countPage()
+    if (aliases.some((alias) => alias.AliasName === aliasName && alias.TargetKeyId === keyId)) return true
+    if (!truncated) return false
+    if (!nextMarker) {
+      throw new KmsRotateError(`ListAliases page ${page} says Truncated but gives no NextMarker`, EXIT.other)
+    }
+
+    marker = nextMarker
+  }
+}
+
+/** Polls ListAliases until the alias shows `keyId`, or `timeoutSeconds` pass. */
+export async function waitUntilAliasTargets(
+  kms: KmsGateway,
+  aliasName: string,
+  keyId: string,
+  timeoutSeconds: number,
+  hooks: Pick<RotationHooks, 'onPoll' | 'signal'> = {},
+): Promise<{seen: boolean; verification: Verification}> {
+  const startedAt = performance.now()
+  const progress = {polls: 0, pagesRead: 0}
+  const result = (seen: boolean, error: string | null = null) => ({
+    seen,
+    verification: {...progress, waitedMs: Math.round(performance.now() - startedAt), error},
+  })
+
+  try {
+    await pRetry(
+      async () => {
+        progress.polls++
+        hooks.onPoll?.(progress.polls)
+        const listed = await aliasListedOnKey(kms, aliasName, keyId, hooks.signal, () => progress.pagesRead++)
+        if (!listed) throw new AliasNotVisibleYet()
+      },
+      {
+        ...POLL_BACKOFF,
+        retries: Number.POSITIVE_INFINITY,
+        maxRetryTime: timeoutSeconds * 1000,
+        signal: hooks.signal,
+        // Throttling and server errors were already retried by the SDK client.
+        shouldRetry: ({error}) => error instanceof AliasNotVisibleYet,
+      },
+    )
+    return result(true)
+  } catch (error) {
+    if (hooks.signal?.aborted) throw error
+    if (error instanceof AliasNotVisibleYet) return result(false)
+    return result(false, error instanceof Error ? error.message : String(error))
+  }
+}
+
+/** Preflight, update and verify one alias; every outcome comes back as a report. */
+export async function rotateAlias(
+  kms: KmsGateway,
+  request: RotationRequest,
+  hooks: RotationHooks = {},
+): Promise<RotationReport> {
+  const startedAt = performance.now()
+  const {aliasName} = request
+  const {signal} = hooks
+  const report: RotationReport = {
+    alias: aliasName,
+    region: request.region,
+    outcome: 'refused',
+    summary: '',
+    dryRun: request.dryRun,
+    updateSent: false,
+    from: {...UNKNOWN_KEY},
+    to: {...UNKNOWN_KEY},
+    checks: [],
+    verification: null,
+    apiCalls: kms.apiCalls,
+    elapsedMs: 0,
+  }
+  const finish = (outcome: Outcome): RotationReport => {
+    report.outcome = outcome
+    report.elapsedMs = Math.round(performance.now() - startedAt)
+    report.summary = describeOutcome(report)
+    return report
+  }
+
+  try {
+    const facts: PreflightFacts = {
+      ...(await lookUpKeys(kms, request, signal)),
+      aliasName,
+      region: request.region,
+      target: request.target,
+      allowKeySpecChange: request.allowKeySpecChange,
+    }
+    report.from = summarizeKey(facts.currentKey.found ? facts.currentKey.key : undefined)
+    report.to = summarizeKey(facts.targetKey.found ? facts.targetKey.key : undefined)
+    report.checks = runChecks(facts)
+
+    if (report.checks.some((check) => check.status === 'fail')) return finish('refused')
+    if (report.from.keyId !== null && report.from.keyId === report.to.keyId) return finish('unchanged')
+    if (request.dryRun) return finish('planned')
+    if (hooks.confirm && !(await hooks.confirm(finish('planned')))) return finish('declined')
+    signal?.throwIfAborted()
+
+    await sendUpdate(kms, report, request.target.given)
+    if (request.waitTimeoutSeconds === 0) return finish('submitted')
+
+    hooks.onWaitStart?.()
+    let seen = false
+    try {
+      const waited = await waitUntilAliasTargets(
+        kms,
+        aliasName,
+        report.to.keyId as string,
+        request.waitTimeoutSeconds,
+        hooks,
+      )
+      seen = waited.seen
+      report.verification = waited.verification
+    } finally {
+      hooks.onWaitEnd?.(seen)
+    }
+
+    return finish(seen ? 'rotated' : 'unconfirmed')
+  } catch (error) {
+    if (signal?.aborted) return finish('interrupted')
+    throw error
+  }
+}
+
+/**
+ * UpdateAlias is deliberately not given the abort signal: once the request is on the wire,
+ * waiting for its answer is the only way to know whether the alias moved.
+ */
+async function sendUpdate(kms: KmsGateway, report: RotationReport, targetKeyId: string): Promise<void> {
+  report.updateSent = true
+  try {
+    await kms.updateAlias(report.alias, targetKeyId)
+  } catch (error) {
+    if (error instanceof KmsRotateError && !(error instanceof ServiceError)) {
+      throw new KmsRotateError(
+        `${error.message}. UpdateAlias was sent but no answer came back, so ${report.alias} may or ` +
+          'may not have moved: run the command again to see where it points.',
+        error.exitCode,
+      )
+    }
+
+    throw error
+  }
+}

@@ -1,0 +1,68 @@
+import {ux} from '@oclif/core'
+import type {ChalkInstance} from 'chalk'
+
+import {renderPlan} from './render.js'
+import type {RotationReport} from './report.js'
+import type {RotationHooks} from './rotate.js'
+
+/** Prompts only when a person can answer: both stdin and stdout are terminals. */
+export function canPrompt(): boolean {
+  return process.stdin.isTTY === true && process.stdout.isTTY === true
+}
+
+/** Shows the plan on stderr and asks before UpdateAlias; Ctrl-C at the prompt interrupts. */
+export function confirmOnTerminal(colour: ChalkInstance, interrupt: AbortController): RotationHooks['confirm'] {
+  return async (plan: RotationReport) => {
+    process.stderr.write(renderPlan(plan, colour))
+    const {default: confirm} = await import('@inquirer/confirm')
+    try {
+      return await confirm(
+        {message: `Move ${plan.alias} to ${plan.to.keyId}?`, default: false},
+        {output: process.stderr},
+      )
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ExitPromptError') {
+        interrupt.abort(error)
+        throw error
+      }
+
+      throw error
+    }
+  }
+}
+
+/** A spinner with the elapsed time on stderr while polling; nothing at all off a terminal. */
+export function pollProgress(aliasName: string): Pick<RotationHooks, 'onWaitStart' | 'onPoll' | 'onWaitEnd'> {
+  if (!process.stderr.isTTY) return {}
+
+  let startedAt = 0
+  let polls = 0
+  let ticker: NodeJS.Timeout | undefined
+  const showStatus = () => {
+    ux.action.status = `poll ${polls}, ${((performance.now() - startedAt) / 1000).toFixed(1)} s`
+  }
+
+  return {
+    onWaitStart() {
+      startedAt = performance.now()
+      ux.action.start(`Waiting for ${aliasName} to show the new key`, '', {stdout: false})
+      ticker = setInterval(showStatus, 100).unref()
+    },
+    onPoll(poll) {
+      polls = poll
+      showStatus()
+    },
+    onWaitEnd(seen) {
+      clearInterval(ticker)
+      ux.action.stop(seen ? 'seen' : 'not seen')
+    },
+  }
+}
+
+/** The first Ctrl-C aborts the run so that it can report; a second one ends the process. */
+export function interruptOnSigint(): {controller: AbortController; release: () => void} {
+  const controller = new AbortController()
+  const onSigint = () => controller.abort(new Error('interrupted'))
+  process.once('SIGINT', onSigint)
+  return {controller, release: () => process.removeListener('SIGINT', onSigint)}
+}
