@@ -144,7 +144,18 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       const {flags} = await this.parse(UpdateAlias)
       return flags
     } catch (error) {
-      const firstLine = (error as Error).message.split('\n')[0].replace(/\.$/, '')
+      // oclif may put the reason on a line of its own, under a heading such as 'Parsing --FLAG'.
+      const [heading, ...reasons] = (error as Error).message
+        .split('\n')
+        .map((line) => line.replaceAll(/\u001B\[[0-9;]*m/g, '').trim())
+        .filter((line) => line !== '' && !line.startsWith('See more help'))
+      const firstLine = (
+        reasons.length === 0
+          ? heading
+          : /^The following errors? occurred:$/.test(heading)
+            ? reasons[0]
+            : `${heading}: ${reasons[0]}`
+      ).replace(/\.$/, '')
       throw new UsageError(`${firstLine}. See 'kms-rotate update-alias --help'.`)
     }
   }

@@ -1,6 +1,6 @@
 import type {KeyMetadata} from '@aws-sdk/client-kms'
 
-import {isReservedAliasName, RESERVED_ALIAS_PREFIX, type TargetKeyReference} from './identifiers.js'
+import {isReservedAliasName, partitionOf, RESERVED_ALIAS_PREFIX, type TargetKeyReference} from './identifiers.js'
 
 /**
  * The preflight checks, in the order they are reported, each with the condition that fails it.
@@ -121,6 +121,10 @@ function checkSameAccountRegion({target, currentKey, region}: PreflightFacts): C
   }
 
   const differences: string[] = []
+  if (target.arn.partition !== partitionOf(region)) {
+    differences.push(`partition ${target.arn.partition}, not ${partitionOf(region)}`)
+  }
+
   if (target.arn.region !== region) {
     differences.push(`Region ${target.arn.region}, not ${region}`)
   }

@@ -83,6 +83,20 @@ export function validateAliasName(aliasName: string): void {
   }
 }
 
+/** The partition a Region belongs to, as it appears in ARNs. */
+export function partitionOf(region: string): string {
+  const prefixes: Array<[string, string]> = [
+    ['cn-', 'aws-cn'],
+    ['us-gov-', 'aws-us-gov'],
+    ['us-isob-', 'aws-iso-b'],
+    ['us-isof-', 'aws-iso-f'],
+    ['us-iso-', 'aws-iso'],
+    ['eu-isoe-', 'aws-iso-e'],
+    ['eusc-', 'aws-eusc'],
+  ]
+  return prefixes.find(([prefix]) => region.startsWith(prefix))?.[1] ?? 'aws'
+}
+
 export function isReservedAliasName(aliasName: string): boolean {
   return aliasName.startsWith(RESERVED_ALIAS_PREFIX)
 }

@@ -2,7 +2,7 @@ import {Chalk, type ChalkInstance} from 'chalk'
 import Table from 'cli-table3'
 import {stringify as toYaml} from 'yaml'
 
-import type {CheckStatus} from './checks.js'
+import type {CheckResult, CheckStatus} from './checks.js'
 import {OUTCOMES} from './outcomes.js'
 import type {KeySummary, RotationReport} from './report.js'
 
@@ -43,34 +43,43 @@ function describeKey(key: KeySummary): string {
   return `${key.keyId} (${traits.join(', ')})`
 }
 
-/** The report for a person: alias, from and to, each check with a mark, the outcome. */
-export function renderHuman(report: RotationReport, colour: ChalkInstance): string {
-  const idWidth = Math.max(...report.checks.map((check) => check.id.length), 0)
-  const lines = [
+function headerLines(report: RotationReport, colour: ChalkInstance): string[] {
+  return [
     `${colour.bold(report.alias)} in ${report.region}${report.dryRun ? colour.dim(' (dry run)') : ''}`,
     `  from  ${describeKey(report.from)}`,
     `  to    ${describeKey(report.to)}`,
-    '',
-    ...report.checks.map((check) => {
-      const paint = statusColour(colour, check.status)
-      return `  ${paint(STATUS_MARKS[check.status])} ${check.id.padEnd(idWidth)}  ${check.message}`
-    }),
-    '',
   ]
+}
+
+function checkLine(check: CheckResult, idWidth: number, colour: ChalkInstance): string {
+  const mark = statusColour(colour, check.status)(STATUS_MARKS[check.status])
+  return `  ${mark} ${check.id.padEnd(idWidth)}  ${check.message}`
+}
+
+/** The report for a person: alias, from and to, each check with a mark, the outcome. */
+export function renderHuman(report: RotationReport, colour: ChalkInstance): string {
+  const idWidth = Math.max(...report.checks.map((check) => check.id.length), 0)
   const succeeded = OUTCOMES[report.outcome].exitCode === 0
   const outcome = succeeded ? colour.green.bold(report.outcome) : colour.red.bold(report.outcome)
-  lines.push(`${outcome}  ${report.summary}`)
+  const lines = [
+    ...headerLines(report, colour),
+    '',
+    ...report.checks.map((check) => checkLine(check, idWidth, colour)),
+    '',
+    `${outcome}  ${report.summary}`,
+  ]
   return lines.join('\n') + '\n'
 }
 
-/** Two or three lines shown before the confirmation prompt. */
+/** What is shown before the confirmation prompt: the move, and every warning in full. */
 export function renderPlan(report: RotationReport, colour: ChalkInstance): string {
   const warnings = report.checks.filter((check) => check.status === 'warn')
   const passed = report.checks.filter((check) => check.status === 'pass').length
+  const idWidth = Math.max(...warnings.map((check) => check.id.length), 0)
   const lines = [
-    `${colour.bold(report.alias)}: ${describeKey(report.from)} -> ${describeKey(report.to)}`,
-    `  ${passed} checks passed, ${warnings.length} warning(s)`,
-    ...warnings.map((check) => `  ${colour.yellow(STATUS_MARKS.warn)} ${check.id}  ${check.message}`),
+    ...headerLines(report, colour),
+    `  ${passed} of ${report.checks.length} checks passed, ${warnings.length} warned`,
+    ...warnings.map((check) => checkLine(check, idWidth, colour)),
   ]
   return lines.join('\n') + '\n'
 }
@@ -119,7 +128,8 @@ function textLines(value: Json, identifier: string | undefined, columns?: string
   }
 
   const keys = columns ?? Object.keys(value).filter((key) => isScalar(value[key])).sort()
-  const scalarFields = keys.map((key) => scalarText(value[key] ?? ''))
+  // A column another element has is blank here; a null of this element prints as None.
+  const scalarFields = keys.map((key) => scalarText(value[key] === undefined ? '' : value[key]))
   const nestedKeys = Object.keys(value)
     .filter((key) => !keys.includes(key))
     .sort()
@@ -138,8 +148,9 @@ function asciiTable(head?: string[]): Table.Table {
     chars: {
       top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+',
       bottom: '-', 'bottom-mid': '+', 'bottom-left': '+', 'bottom-right': '+',
-      left: '|', 'left-mid': '+', mid: '-', 'mid-mid': '+',
-      right: '|', 'right-mid': '+', middle: '|',
+      // No rule between rows, as in the AWS CLI's tables.
+      left: '|', 'left-mid': '', mid: '', 'mid-mid': '',
+      right: '|', 'right-mid': '', middle: '|',
     },
     style: {head: [], border: []},
   })

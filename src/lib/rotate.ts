@@ -3,7 +3,7 @@ import pRetry from 'p-retry'
 
 import {runChecks, type KeyLookup, type PreflightFacts} from './checks.js'
 import {KmsRotateError, ServiceError} from './errors.js'
-import {isReservedAliasName, type TargetKeyReference} from './identifiers.js'
+import {isReservedAliasName, partitionOf, type TargetKeyReference} from './identifiers.js'
 import type {KmsGateway} from './kms.js'
 import {EXIT, type Outcome} from './outcomes.js'
 import {describeOutcome, summarizeKey, UNKNOWN_KEY, type RotationReport, type Verification} from './report.js'
@@ -58,10 +58,13 @@ async function lookUpKeys(kms: KmsGateway, request: RotationRequest, signal?: Ab
     : lookUp(() => kms.describeKey(aliasName, signal))
 
   // A key in another Region is not found from here; the ARN alone says it is the wrong one.
-  const targetKey: Promise<KeyLookup> =
-    target.arn && target.arn.region !== region
-      ? Promise.resolve({found: false, reason: 'not-looked-up', message: `not looked up: the ARN names ${target.arn.region}`})
-      : lookUp(() => kms.describeKey(target.given, signal))
+  const elsewhere =
+    target.arn && (target.arn.region !== region || target.arn.partition !== partitionOf(region))
+      ? `${target.arn.partition}:${target.arn.region}`
+      : undefined
+  const targetKey: Promise<KeyLookup> = elsewhere
+    ? Promise.resolve({found: false, reason: 'not-looked-up', message: `not looked up: the ARN names ${elsewhere}`})
+    : lookUp(() => kms.describeKey(target.given, signal))
 
   const [current, next] = await Promise.allSettled([currentKey, targetKey])
   if (current.status === 'rejected') throw current.reason
@@ -207,7 +210,8 @@ export async function rotateAlias(
 
     return finish(seen ? 'rotated' : 'unconfirmed')
   } catch (error) {
-    if (signal?.aborted) return finish('interrupted')
+    // An answer from KMS says what happened, even if Ctrl-C came while it was on its way.
+    if (signal?.aborted && !(error instanceof ServiceError)) return finish('interrupted')
     throw error
   }
 }
