@@ -1,0 +1,86 @@
+import 'aws-sdk-client-mock-vitest/extend'
+
+import {
+  DescribeKeyCommand,
+  KMSClient,
+  KMSServiceException,
+  NotFoundException,
+  type AliasListEntry,
+  type KeyMetadata,
+} from '@aws-sdk/client-kms'
+import {mockClient} from 'aws-sdk-client-mock'
+
+import {KmsGateway} from '../../src/lib/kms.js'
+
+export const REGION = 'us-east-1'
+export const ACCOUNT = '111122223333'
+export const OTHER_ACCOUNT = '444455556666'
+export const ENDPOINT = `https://kms.${REGION}.amazonaws.com`
+
+export const ALIAS = 'alias/app'
+export const CURRENT_KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab'
+export const TARGET_KEY_ID = '0987dcba-09fe-87dc-65ba-ab0987654321'
+
+/** Every KMSClient in the test file answers from this mock; reset it before each test. */
+export const kmsMock = mockClient(KMSClient)
+
+export function keyArn(keyId: string, region = REGION, account = ACCOUNT): string {
+  return `arn:aws:kms:${region}:${account}:key/${keyId}`
+}
+
+/** A customer managed, Enabled symmetric encryption key unless `overrides` say otherwise. */
+export function keyMetadata(keyId: string, overrides: Partial<KeyMetadata> = {}): KeyMetadata {
+  return {
+    KeyId: keyId,
+    Arn: keyArn(keyId),
+    AWSAccountId: ACCOUNT,
+    KeyState: 'Enabled',
+    Enabled: true,
+    KeyManager: 'CUSTOMER',
+    KeySpec: 'SYMMETRIC_DEFAULT',
+    KeyUsage: 'ENCRYPT_DECRYPT',
+    Origin: 'AWS_KMS',
+    CreationDate: new Date('2024-01-02T03:04:05Z'),
+    ...overrides,
+  }
+}
+
+/** A gateway over a real KMSClient whose `send` the mock answers; it never reaches the network. */
+export function newGateway(): KmsGateway {
+  // The SDK's notice about the Node version is for maintainers, not test output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+  const client = new KMSClient({
+    region: REGION,
+    credentials: {accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'fake-secret-access-key'},
+  })
+  return new KmsGateway(client, ENDPOINT)
+}
+
+/** DescribeKey answers for the alias and for the target, each looked up by the text sent. */
+export function describeKeys(answers: Record<string, KeyMetadata>): void {
+  for (const [keyId, metadata] of Object.entries(answers)) {
+    kmsMock.on(DescribeKeyCommand, {KeyId: keyId}).resolves({KeyMetadata: metadata})
+  }
+}
+
+export function aliasEntry(aliasName: string, targetKeyId: string): AliasListEntry {
+  return {
+    AliasName: aliasName,
+    AliasArn: `arn:aws:kms:${REGION}:${ACCOUNT}:${aliasName}`,
+    TargetKeyId: targetKeyId,
+  }
+}
+
+export function notFound(message: string): NotFoundException {
+  return new NotFoundException({message, $metadata: {httpStatusCode: 400}})
+}
+
+/** A KMS error answer the SDK has no class for, such as AccessDeniedException. */
+export function serviceException(name: string, message: string, httpStatusCode = 400): KMSServiceException {
+  return new KMSServiceException({name, message, $fault: 'client', $metadata: {httpStatusCode}})
+}
+
+/** What the HTTP handler throws when nothing answers: no $fault, no HTTP status. */
+export function connectionRefused(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), {code: 'ECONNREFUSED'})
+}

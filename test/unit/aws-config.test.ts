@@ -1,0 +1,217 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {resolveAwsSettings, type AwsOptions} from '../../src/lib/aws-config.js'
+import {ConfigurationError, UsageError} from '../../src/lib/errors.js'
+import {EXIT} from '../../src/lib/outcomes.js'
+
+const CONFIG = `[default]
+region = eu-central-1
+
+[profile dev]
+region = ap-southeast-2
+
+[profile no-region]
+output = json
+`
+
+const CREDENTIALS = `[default]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = fake
+
+[keys-only]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = fake
+`
+
+let savedEnv: NodeJS.ProcessEnv
+let directory: string
+
+/** Points the SDK's file loader at fresh files; each test gets its own paths, so no cache is shared. */
+function givenAwsFiles(config: string, credentials = ''): void {
+  writeFileSync(join(directory, 'config'), config)
+  writeFileSync(join(directory, 'credentials'), credentials)
+  process.env.AWS_CONFIG_FILE = join(directory, 'config')
+  process.env.AWS_SHARED_CREDENTIALS_FILE = join(directory, 'credentials')
+}
+
+function givenEnv(values: Record<string, string>): void {
+  Object.assign(process.env, values)
+}
+
+async function errorFrom(options: AwsOptions): Promise<unknown> {
+  return resolveAwsSettings(options).then(
+    (settings) => {
+      throw new Error(`expected an error, got ${JSON.stringify(settings)}`)
+    },
+    (error: unknown) => error,
+  )
+}
+
+beforeEach(() => {
+  savedEnv = {...process.env}
+  directory = mkdtempSync(join(tmpdir(), 'kms-rotate-aws-config-'))
+  givenAwsFiles(CONFIG, CREDENTIALS)
+})
+
+afterEach(() => {
+  for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name]
+  Object.assign(process.env, savedEnv)
+  rmSync(directory, {recursive: true, force: true})
+})
+
+describe('resolveAwsSettings: Region', () => {
+  it('takes the flag over every environment variable and the profile', async () => {
+    givenEnv({AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'us-east-2'})
+    const settings = await resolveAwsSettings({region: 'sa-east-1'})
+    expect(settings.region).toBe('sa-east-1')
+  })
+
+  it('takes AWS_REGION over AWS_DEFAULT_REGION and the profile', async () => {
+    givenEnv({AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'us-east-2'})
+    expect((await resolveAwsSettings({})).region).toBe('us-west-2')
+  })
+
+  it('takes AWS_DEFAULT_REGION over the profile', async () => {
+    givenEnv({AWS_DEFAULT_REGION: 'us-east-2'})
+    expect((await resolveAwsSettings({})).region).toBe('us-east-2')
+  })
+
+  it('falls back on the default profile\'s region', async () => {
+    const settings = await resolveAwsSettings({})
+    expect(settings).toEqual({region: 'eu-central-1', profile: undefined, endpoint: undefined})
+  })
+
+  it('reads the region of the profile named by the flag', async () => {
+    const settings = await resolveAwsSettings({profile: 'dev'})
+    expect(settings).toMatchObject({region: 'ap-southeast-2', profile: 'dev'})
+  })
+
+  it('reads the region of the profile named by AWS_PROFILE', async () => {
+    givenEnv({AWS_PROFILE: 'dev'})
+    expect(await resolveAwsSettings({})).toMatchObject({region: 'ap-southeast-2', profile: 'dev'})
+  })
+
+  it('takes the --profile flag over AWS_PROFILE', async () => {
+    givenEnv({AWS_PROFILE: 'no-region'})
+    const settings = await resolveAwsSettings({profile: 'dev'})
+    expect(settings).toMatchObject({region: 'ap-southeast-2', profile: 'dev'})
+  })
+
+  it('treats empty AWS_REGION and AWS_DEFAULT_REGION as unset', async () => {
+    givenEnv({AWS_REGION: '', AWS_DEFAULT_REGION: ''})
+    expect((await resolveAwsSettings({})).region).toBe('eu-central-1')
+  })
+
+  it('treats an empty AWS_REGION as unset and uses AWS_DEFAULT_REGION', async () => {
+    givenEnv({AWS_REGION: '', AWS_DEFAULT_REGION: 'us-east-2'})
+    expect((await resolveAwsSettings({})).region).toBe('us-east-2')
+  })
+
+  it('treats an empty AWS_PROFILE as unset', async () => {
+    givenEnv({AWS_PROFILE: ''})
+    expect(await resolveAwsSettings({})).toMatchObject({region: 'eu-central-1', profile: undefined})
+  })
+
+  it('fails with a configuration error, exit 253, when no Region is set anywhere', async () => {
+    // given a profile without a region and no Region in the environment
+    // when the settings are resolved
+    const error = await errorFrom({profile: 'no-region'})
+    // then the error says how to set one
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(EXIT.configuration)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect((error as ConfigurationError).message).toContain('No AWS Region is configured')
+  })
+
+  it('fails with exit 253 when there are no AWS files at all and no Region', async () => {
+    process.env.AWS_CONFIG_FILE = join(directory, 'missing-config')
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(directory, 'missing-credentials')
+    const error = await errorFrom({})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+  })
+
+  it('rejects a Region that is not a Region name, naming where it came from', async () => {
+    givenEnv({AWS_REGION: 'US East 1'})
+    const error = await errorFrom({})
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).exitCode).toBe(252)
+    expect((error as UsageError).message).toContain("AWS_REGION 'US East 1'")
+  })
+})
+
+describe('resolveAwsSettings: profile', () => {
+  it('fails with a configuration error, exit 253, for an unknown profile, naming it', async () => {
+    const error = await errorFrom({profile: 'nope', region: 'us-east-1'})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect((error as ConfigurationError).message).toContain('(nope)')
+    expect((error as ConfigurationError).message).toContain('--profile')
+  })
+
+  it('says AWS_PROFILE named the unknown profile when it did', async () => {
+    givenEnv({AWS_PROFILE: 'nope'})
+    const error = await errorFrom({region: 'us-east-1'})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).message).toContain('AWS_PROFILE')
+  })
+
+  it('accepts a profile that is only in the credentials file', async () => {
+    const settings = await resolveAwsSettings({profile: 'keys-only', region: 'us-east-1'})
+    expect(settings).toMatchObject({profile: 'keys-only', region: 'us-east-1'})
+  })
+
+  it('rejects an empty --profile as a usage error', async () => {
+    const error = await errorFrom({profile: ''})
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).exitCode).toBe(252)
+  })
+})
+
+describe('resolveAwsSettings: endpoint', () => {
+  it('takes the flag over AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL', async () => {
+    givenEnv({AWS_ENDPOINT_URL_KMS: 'http://kms.local:4566', AWS_ENDPOINT_URL: 'http://all.local:4566'})
+    const settings = await resolveAwsSettings({endpointUrl: 'https://flag.example.com'})
+    expect(settings.endpoint).toBe('https://flag.example.com')
+  })
+
+  it('takes AWS_ENDPOINT_URL_KMS over AWS_ENDPOINT_URL', async () => {
+    givenEnv({AWS_ENDPOINT_URL_KMS: 'http://kms.local:4566', AWS_ENDPOINT_URL: 'http://all.local:4566'})
+    expect((await resolveAwsSettings({})).endpoint).toBe('http://kms.local:4566')
+  })
+
+  it('falls back on AWS_ENDPOINT_URL', async () => {
+    givenEnv({AWS_ENDPOINT_URL: 'http://all.local:4566'})
+    expect((await resolveAwsSettings({})).endpoint).toBe('http://all.local:4566')
+  })
+
+  it('treats an empty AWS_ENDPOINT_URL_KMS as unset', async () => {
+    givenEnv({AWS_ENDPOINT_URL_KMS: '', AWS_ENDPOINT_URL: 'http://all.local:4566'})
+    expect((await resolveAwsSettings({})).endpoint).toBe('http://all.local:4566')
+  })
+
+  it('leaves the endpoint to the SDK when nothing sets one', async () => {
+    givenEnv({AWS_ENDPOINT_URL_KMS: '', AWS_ENDPOINT_URL: ''})
+    expect((await resolveAwsSettings({})).endpoint).toBeUndefined()
+  })
+
+  it.each([
+    ['the flag', {endpointUrl: 'localhost:4566'}, {}, "--endpoint-url 'localhost:4566'"],
+    ['the flag', {endpointUrl: 'kms.example.com'}, {}, "--endpoint-url 'kms.example.com'"],
+    ['AWS_ENDPOINT_URL_KMS', {}, {AWS_ENDPOINT_URL_KMS: 'kms.local'}, "AWS_ENDPOINT_URL_KMS 'kms.local'"],
+    ['AWS_ENDPOINT_URL', {}, {AWS_ENDPOINT_URL: 'ftp://kms.local'}, "AWS_ENDPOINT_URL 'ftp://kms.local'"],
+  ])(
+    'rejects an endpoint without an http(s) scheme from %s, exit 252',
+    async (_, options: AwsOptions, env: Record<string, string>, named) => {
+      givenEnv(env)
+      const error = await errorFrom(options)
+      expect(error).toBeInstanceOf(UsageError)
+      expect((error as UsageError).exitCode).toBe(252)
+      expect((error as UsageError).message).toContain(named)
+    },
+  )
+})

@@ -1,0 +1,364 @@
+import type {KeyMetadata, KeyState} from '@aws-sdk/client-kms'
+import {describe, expect, it} from 'vitest'
+
+import {
+  CHECK_IDS,
+  keyFamily,
+  keyUsageOf,
+  runChecks,
+  type CheckId,
+  type CheckResult,
+  type KeyLookup,
+  type PreflightFacts,
+} from '../../src/lib/checks.js'
+import {parseTargetKeyId} from '../../src/lib/identifiers.js'
+import {
+  ACCOUNT,
+  ALIAS,
+  CURRENT_KEY_ID,
+  keyArn,
+  keyMetadata,
+  OTHER_ACCOUNT,
+  REGION,
+  TARGET_KEY_ID,
+} from '../support/kms-mock.js'
+
+const found = (key: KeyMetadata): KeyLookup => ({found: true, key})
+const missing: KeyLookup = {found: false, reason: 'missing', message: 'Alias is not found.'}
+
+/** Facts where every check passes: two Enabled customer managed symmetric keys in one account. */
+function facts(overrides: Partial<PreflightFacts> = {}): PreflightFacts {
+  return {
+    aliasName: ALIAS,
+    region: REGION,
+    target: parseTargetKeyId(TARGET_KEY_ID),
+    currentKey: found(keyMetadata(CURRENT_KEY_ID)),
+    targetKey: found(keyMetadata(TARGET_KEY_ID)),
+    allowKeySpecChange: false,
+    ...overrides,
+  }
+}
+
+/** Facts for a current and a target key that differ from the defaults by `current` and `target`. */
+function keys(current: Partial<KeyMetadata>, target: Partial<KeyMetadata>, allowKeySpecChange = false) {
+  return facts({
+    currentKey: found(keyMetadata(CURRENT_KEY_ID, current)),
+    targetKey: found(keyMetadata(TARGET_KEY_ID, target)),
+    allowKeySpecChange,
+  })
+}
+
+function check(results: CheckResult[], id: CheckId): CheckResult {
+  const result = results.find((candidate) => candidate.id === id)
+  if (!result) throw new Error(`no result for ${id}`)
+  return result
+}
+
+const RSA_SIGN = {KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY'} as const
+const ECC_SIGN = {KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY'} as const
+const RSA_ENCRYPT = {KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT'} as const
+const HMAC = {KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC'} as const
+
+describe('runChecks', () => {
+  it('reports every check once, in the documented order, all passing for two matching keys', () => {
+    // given two Enabled customer managed symmetric keys in the same account
+    // when the checks run
+    const results = runChecks(facts())
+    // then every check is reported in order and passes
+    expect(results.map((result) => result.id)).toEqual(CHECK_IDS)
+    expect(results.filter((result) => result.status !== 'pass')).toEqual([])
+  })
+
+  it('reports every failing check, not only the first', () => {
+    // given a reserved alias name, a target ARN in another Region, and an AWS managed,
+    // disabled HMAC target
+    const results = runChecks({
+      ...keys({}, {...HMAC, KeyManager: 'AWS', KeyState: 'Disabled'}),
+      aliasName: 'alias/aws/app',
+      target: parseTargetKeyId(keyArn(TARGET_KEY_ID, 'eu-west-1')),
+    })
+    // when the checks run / then each of those problems is a failure of its own
+    const failed = results.filter((result) => result.status === 'fail').map((result) => result.id)
+    expect(failed).toEqual([
+      'alias-not-reserved',
+      'same-account-region',
+      'key-usage-match',
+      'key-family-match',
+      'target-enabled',
+      'target-customer-managed',
+    ])
+  })
+
+  describe('alias-not-reserved', () => {
+    it('passes for an alias outside alias/aws/', () => {
+      expect(check(runChecks(facts()), 'alias-not-reserved').status).toBe('pass')
+    })
+
+    it('fails for an alias under alias/aws/', () => {
+      const result = check(runChecks(facts({aliasName: 'alias/aws/ebs'})), 'alias-not-reserved')
+      expect(result).toMatchObject({status: 'fail', message: expect.stringContaining('alias/aws/ebs')})
+    })
+  })
+
+  describe('alias-exists', () => {
+    it('passes and names the current key when the alias was described', () => {
+      const result = check(runChecks(facts()), 'alias-exists')
+      expect(result).toMatchObject({status: 'pass', message: expect.stringContaining(CURRENT_KEY_ID)})
+    })
+
+    it('fails when DescribeKey found no such alias, and names the Region', () => {
+      // given an alias DescribeKey does not know
+      const result = check(runChecks(facts({currentKey: missing})), 'alias-exists')
+      // then the check fails and says where it looked
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain(`${ALIAS} does not exist in ${REGION}`)
+    })
+
+    it('is skipped when the alias was deliberately not looked up', () => {
+      const currentKey: KeyLookup = {found: false, reason: 'not-looked-up', message: 'not looked up'}
+      expect(check(runChecks(facts({currentKey})), 'alias-exists').status).toBe('skip')
+    })
+  })
+
+  describe('target-exists', () => {
+    it('passes when the target was described', () => {
+      const result = check(runChecks(facts()), 'target-exists')
+      expect(result).toMatchObject({status: 'pass', message: expect.stringContaining(TARGET_KEY_ID)})
+    })
+
+    it('fails when DescribeKey found no such key, and names the key as given', () => {
+      const result = check(runChecks(facts({targetKey: missing})), 'target-exists')
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain(`no key ${TARGET_KEY_ID} in ${REGION}`)
+    })
+
+    it('is skipped when the target was deliberately not looked up', () => {
+      const targetKey: KeyLookup = {found: false, reason: 'not-looked-up', message: 'not looked up'}
+      expect(check(runChecks(facts({targetKey})), 'target-exists').status).toBe('skip')
+    })
+  })
+
+  describe('same-account-region', () => {
+    it('passes for a bare key id', () => {
+      expect(check(runChecks(facts()), 'same-account-region').status).toBe('pass')
+    })
+
+    it('passes for an ARN in the alias\'s account and Region', () => {
+      const target = parseTargetKeyId(keyArn(TARGET_KEY_ID))
+      const result = check(runChecks(facts({target})), 'same-account-region')
+      expect(result).toMatchObject({status: 'pass', message: expect.stringContaining(ACCOUNT)})
+    })
+
+    it('fails for an ARN in another Region and says it is the Region that differs', () => {
+      // given a target ARN in eu-west-1 while the client talks to us-east-1
+      const target = parseTargetKeyId(keyArn(TARGET_KEY_ID, 'eu-west-1'))
+      const result = check(runChecks(facts({target})), 'same-account-region')
+      // then it fails naming both Regions and no account
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain(`Region eu-west-1, not ${REGION}`)
+      expect(result.message).not.toContain('account')
+    })
+
+    it('fails for an ARN in another account and says it is the account that differs', () => {
+      const target = parseTargetKeyId(keyArn(TARGET_KEY_ID, REGION, OTHER_ACCOUNT))
+      const result = check(runChecks(facts({target})), 'same-account-region')
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain(`account ${OTHER_ACCOUNT}, not ${ACCOUNT}`)
+      expect(result.message).not.toContain('Region')
+    })
+
+    it('names both differences when the Region and the account differ', () => {
+      const target = parseTargetKeyId(keyArn(TARGET_KEY_ID, 'eu-west-1', OTHER_ACCOUNT))
+      const result = check(runChecks(facts({target})), 'same-account-region')
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain(`Region eu-west-1, not ${REGION}`)
+      expect(result.message).toContain(`account ${OTHER_ACCOUNT}, not ${ACCOUNT}`)
+    })
+
+    it('is skipped when the Region matches but the alias\'s account is unknown', () => {
+      const target = parseTargetKeyId(keyArn(TARGET_KEY_ID))
+      const result = check(runChecks(facts({target, currentKey: missing})), 'same-account-region')
+      expect(result.status).toBe('skip')
+    })
+  })
+
+  describe('key-usage-match', () => {
+    it('passes when both keys have the same KeyUsage', () => {
+      expect(check(runChecks(keys(RSA_SIGN, RSA_SIGN)), 'key-usage-match').status).toBe('pass')
+    })
+
+    it('fails when KeyUsage differs and names both usages', () => {
+      const results = runChecks(keys({KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT'}, RSA_SIGN))
+      expect(check(results, 'key-usage-match')).toMatchObject({
+        status: 'fail',
+        message: 'the current key is ENCRYPT_DECRYPT, the target SIGN_VERIFY',
+      })
+    })
+
+    it('is skipped when one key could not be described', () => {
+      expect(check(runChecks(facts({targetKey: missing})), 'key-usage-match').status).toBe('skip')
+    })
+  })
+
+  describe('key-family-match', () => {
+    it.each<[string, Partial<KeyMetadata>, Partial<KeyMetadata>]>([
+      ['symmetric', {}, {}],
+      ['RSA of two sizes', {KeySpec: 'RSA_2048'}, {KeySpec: 'RSA_4096'}],
+      ['ECC of two curves', {KeySpec: 'ECC_NIST_P256'}, {KeySpec: 'ECC_NIST_P384'}],
+      ['HMAC of two sizes', {KeySpec: 'HMAC_256'}, {KeySpec: 'HMAC_512'}],
+    ])('passes for two %s keys', (_, current, target) => {
+      expect(check(runChecks(keys(current, target)), 'key-family-match').status).toBe('pass')
+    })
+
+    it.each<[string, Partial<KeyMetadata>, string, Partial<KeyMetadata>, string]>([
+      ['symmetric', {}, 'HMAC', HMAC, 'between symmetric and HMAC keys'],
+      ['HMAC', HMAC, 'symmetric', {}, 'between HMAC and symmetric keys'],
+      ['symmetric', {}, 'RSA', RSA_ENCRYPT, 'between symmetric and asymmetric keys'],
+      ['HMAC', HMAC, 'ECC', ECC_SIGN, 'between HMAC and asymmetric keys'],
+      ['RSA', RSA_SIGN, 'ECC', ECC_SIGN, 'callers of the alias would need other algorithms'],
+    ])('fails from %s to %s and says why', (_, current, __, target, consequence) => {
+      const result = check(runChecks(keys(current, target)), 'key-family-match')
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain(consequence)
+    })
+
+    it('reads the deprecated CustomerMasterKeySpec when KeySpec is absent', () => {
+      // given a current key described only with the deprecated field, as some emulators do
+      const current = {KeySpec: undefined, CustomerMasterKeySpec: 'HMAC_256'} as const
+      const result = check(runChecks(keys(current, {})), 'key-family-match')
+      // then its family is still known
+      expect(result).toMatchObject({status: 'fail', message: expect.stringContaining('HMAC (HMAC_256)')})
+    })
+  })
+
+  describe('key-spec-match', () => {
+    it('passes when both keys have the same KeySpec', () => {
+      expect(check(runChecks(keys(RSA_SIGN, RSA_SIGN)), 'key-spec-match').status).toBe('pass')
+    })
+
+    it('fails from RSA_2048 to RSA_4096 and points at --allow-key-spec-change', () => {
+      const result = check(runChecks(keys(RSA_SIGN, {...RSA_SIGN, KeySpec: 'RSA_4096'})), 'key-spec-match')
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain('RSA_2048, the target RSA_4096')
+      expect(result.message).toContain('--allow-key-spec-change')
+    })
+
+    it('only warns from RSA_2048 to RSA_4096 with allowKeySpecChange', () => {
+      const results = runChecks(keys(RSA_SIGN, {...RSA_SIGN, KeySpec: 'RSA_4096'}, true))
+      expect(check(results, 'key-spec-match').status).toBe('warn')
+      expect(results.filter((result) => result.status === 'fail')).toEqual([])
+    })
+
+    it('fails from HMAC_256 to HMAC_512', () => {
+      const result = check(runChecks(keys(HMAC, {...HMAC, KeySpec: 'HMAC_512'})), 'key-spec-match')
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain('HMAC_256, the target HMAC_512')
+    })
+
+    it('only warns from HMAC_256 to HMAC_512 with allowKeySpecChange', () => {
+      const result = check(runChecks(keys(HMAC, {...HMAC, KeySpec: 'HMAC_512'}, true)), 'key-spec-match')
+      expect(result.status).toBe('warn')
+    })
+
+    it('is skipped when the families differ, leaving the failure to key-family-match', () => {
+      const results = runChecks(keys(RSA_SIGN, ECC_SIGN, true))
+      expect(check(results, 'key-spec-match').status).toBe('skip')
+      expect(check(results, 'key-family-match').status).toBe('fail')
+    })
+  })
+
+  describe('target-enabled', () => {
+    it('passes for an Enabled target', () => {
+      expect(check(runChecks(facts()), 'target-enabled').status).toBe('pass')
+    })
+
+    it.each<KeyState>([
+      'Disabled',
+      'PendingDeletion',
+      'PendingImport',
+      'Unavailable',
+      'Creating',
+      'Updating',
+      'PendingReplicaDeletion',
+    ])('fails for a %s target and names the state', (state) => {
+      const result = check(runChecks(keys({}, {KeyState: state, Enabled: false})), 'target-enabled')
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain(state)
+    })
+
+    it('gives the deletion date of a target pending deletion', () => {
+      const target = {KeyState: 'PendingDeletion', DeletionDate: new Date('2030-05-06T00:00:00Z')} as const
+      const result = check(runChecks(keys({}, target)), 'target-enabled')
+      expect(result.message).toContain('PendingDeletion (deletion on 2030-05-06)')
+    })
+
+    it('is skipped when the target could not be described', () => {
+      expect(check(runChecks(facts({targetKey: missing})), 'target-enabled').status).toBe('skip')
+    })
+  })
+
+  describe('target-customer-managed', () => {
+    it('passes for a customer managed target', () => {
+      expect(check(runChecks(facts()), 'target-customer-managed').status).toBe('pass')
+    })
+
+    it('fails for an AWS managed target', () => {
+      const result = check(runChecks(keys({}, {KeyManager: 'AWS'})), 'target-customer-managed')
+      expect(result).toMatchObject({status: 'fail', message: expect.stringContaining('AWS managed')})
+    })
+
+    it('is skipped when the target could not be described', () => {
+      expect(check(runChecks(facts({targetKey: missing})), 'target-customer-managed').status).toBe('skip')
+    })
+  })
+
+  describe('current-key-enabled', () => {
+    it('passes for an Enabled current key', () => {
+      expect(check(runChecks(facts()), 'current-key-enabled').status).toBe('pass')
+    })
+
+    it.each<KeyState>(['Disabled', 'PendingDeletion'])(
+      'only warns for a %s current key, so moving the alias away stays possible',
+      (state) => {
+        // given an alias whose current key is no longer usable
+        const results = runChecks(keys({KeyState: state, Enabled: false}, {}))
+        // then that is a warning and nothing fails
+        expect(check(results, 'current-key-enabled')).toMatchObject({
+          status: 'warn',
+          message: expect.stringContaining(state),
+        })
+        expect(results.filter((result) => result.status === 'fail')).toEqual([])
+      },
+    )
+
+    it('is skipped when the alias has no known current key', () => {
+      expect(check(runChecks(facts({currentKey: missing})), 'current-key-enabled').status).toBe('skip')
+    })
+  })
+})
+
+describe('keyUsageOf', () => {
+  it.each([
+    [{EncryptionAlgorithms: ['SYMMETRIC_DEFAULT' as const]}, 'ENCRYPT_DECRYPT'],
+    [{SigningAlgorithms: ['ECDSA_SHA_256' as const]}, 'SIGN_VERIFY'],
+    [{MacAlgorithms: ['HMAC_SHA_256' as const]}, 'GENERATE_VERIFY_MAC'],
+    [{KeyAgreementAlgorithms: ['ECDH' as const]}, 'KEY_AGREEMENT'],
+    [{}, undefined],
+  ])('falls back on the listed algorithms when KeyUsage is absent (%o)', (algorithms, usage) => {
+    expect(keyUsageOf({KeyId: TARGET_KEY_ID, ...algorithms})).toBe(usage)
+  })
+})
+
+describe('keyFamily', () => {
+  it.each([
+    ['SYMMETRIC_DEFAULT', 'symmetric', 'symmetric'],
+    ['HMAC_384', 'HMAC', 'HMAC'],
+    ['RSA_3072', 'RSA', 'asymmetric'],
+    ['ECC_SECG_P256K1', 'ECC', 'asymmetric'],
+    ['ML_DSA_65', 'ML-DSA', 'asymmetric'],
+    ['SM2', 'SM2', 'asymmetric'],
+    ['SOMETHING_NEW', 'SOMETHING_NEW', 'unknown'],
+  ])('puts %s in the %s family', (keySpec, name, kind) => {
+    expect(keyFamily(keySpec)).toEqual({name, kind})
+  })
+})

@@ -1,0 +1,132 @@
+import {DescribeKeyCommand, KMSClient, ListAliasesCommand} from '@aws-sdk/client-kms'
+import {beforeEach, describe, expect, it} from 'vitest'
+
+import {ConfigurationError, KmsRotateError, ServiceError} from '../../src/lib/errors.js'
+import {endpointOf, KmsGateway, toKmsRotateError} from '../../src/lib/kms.js'
+import {EXIT} from '../../src/lib/outcomes.js'
+import {
+  connectionRefused,
+  ENDPOINT,
+  keyMetadata,
+  kmsMock,
+  newGateway,
+  REGION,
+  serviceException,
+  TARGET_KEY_ID,
+} from '../support/kms-mock.js'
+
+beforeEach(() => {
+  kmsMock.reset()
+})
+
+describe('toKmsRotateError', () => {
+  it('keeps the code and message of a KMS error answer, in the AWS CLI format, exit 254', () => {
+    const answer = serviceException('KMSInvalidStateException', 'key is pending')
+    const error = toKmsRotateError(answer, 'UpdateAlias', ENDPOINT)
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).exitCode).toBe(EXIT.service)
+    expect(error.message).toBe(
+      'An error occurred (KMSInvalidStateException) when calling the UpdateAlias operation: key is pending',
+    )
+  })
+
+  it('turns a missing credential chain into a configuration error, exit 253', () => {
+    const missing = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    })
+    const error = toKmsRotateError(missing, 'DescribeKey', ENDPOINT)
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect(error.message).toContain('Unable to locate credentials')
+  })
+
+  it('turns a refused connection into exit 255 naming the endpoint and the operation', () => {
+    const error = toKmsRotateError(connectionRefused(), 'ListAliases', ENDPOINT)
+    expect(error).toBeInstanceOf(KmsRotateError)
+    expect(error).not.toBeInstanceOf(ServiceError)
+    expect((error as KmsRotateError).exitCode).toBe(255)
+    expect(error.message).toBe(
+      `Could not connect to the endpoint URL: "${ENDPOINT}" ` +
+        '(ListAliases: connect ECONNREFUSED 127.0.0.1:443)',
+    )
+  })
+
+  it('turns a timeout into a read timeout on the endpoint, exit 255', () => {
+    const timeout = Object.assign(new Error('socket hang up'), {name: 'TimeoutError'})
+    const error = toKmsRotateError(timeout, 'DescribeKey', ENDPOINT)
+    expect((error as KmsRotateError).exitCode).toBe(255)
+    expect(error.message).toBe(`Read timeout on endpoint URL: "${ENDPOINT}" (DescribeKey)`)
+  })
+
+  it('turns a certificate failure into an SSL validation error, exit 255', () => {
+    const tls = Object.assign(new Error('self-signed certificate'), {code: 'DEPTH_ZERO_SELF_SIGNED_CERT'})
+    const error = toKmsRotateError(tls, 'DescribeKey', ENDPOINT)
+    expect((error as KmsRotateError).exitCode).toBe(255)
+    expect(error.message).toContain(`SSL validation failed for ${ENDPOINT}`)
+  })
+
+  it('passes an abort through unchanged', () => {
+    const abort = Object.assign(new Error('The operation was aborted'), {name: 'AbortError'})
+    expect(toKmsRotateError(abort, 'ListAliases', ENDPOINT)).toBe(abort)
+  })
+})
+
+describe('endpointOf', () => {
+  it.each([
+    ['us-east-1', undefined, 'https://kms.us-east-1.amazonaws.com'],
+    ['cn-north-1', undefined, 'https://kms.cn-north-1.amazonaws.com.cn'],
+    ['us-east-1', 'http://localhost:4566', 'http://localhost:4566'],
+  ])('names the endpoint requests go to (%s, %s)', (region, endpoint, expected) => {
+    expect(endpointOf({region, profile: undefined, endpoint})).toBe(expected)
+  })
+})
+
+describe('KmsGateway', () => {
+  it('counts each operation it calls, failed calls included', async () => {
+    // given one DescribeKey that answers and one ListAliases that fails
+    kmsMock.on(DescribeKeyCommand).resolves({KeyMetadata: keyMetadata(TARGET_KEY_ID)})
+    kmsMock.on(ListAliasesCommand).rejects(serviceException('AccessDeniedException', 'denied'))
+    const kms = newGateway()
+    // when both are called
+    await kms.describeKey(TARGET_KEY_ID)
+    await expect(kms.listAliasesPage(TARGET_KEY_ID, undefined)).rejects.toBeInstanceOf(ServiceError)
+    // then both are counted
+    expect(kms.apiCalls).toEqual({DescribeKey: 1, ListAliases: 1})
+  })
+
+  it('treats a DescribeKey answer without KeyMetadata as a service error', async () => {
+    kmsMock.on(DescribeKeyCommand).resolves({})
+    const error = await newGateway().describeKey(TARGET_KEY_ID).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).code).toBe('EmptyResponse')
+  })
+
+  it('logs one line per call: operation, endpoint, status, request id, never credentials', async () => {
+    // given a gateway with a debug log
+    kmsMock.on(DescribeKeyCommand).resolves({
+      KeyMetadata: keyMetadata(TARGET_KEY_ID),
+      $metadata: {httpStatusCode: 200, requestId: 'req-1', attempts: 2},
+    })
+    const lines: string[] = []
+    const client = new KMSClient({
+      region: REGION,
+      credentials: {accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'fake-secret-access-key'},
+    })
+    const kms = new KmsGateway(client, ENDPOINT, (line) => lines.push(line))
+    // when a call is made
+    await kms.describeKey(TARGET_KEY_ID)
+    // then one line tells what happened and nothing secret
+    expect(lines).toHaveLength(1)
+    expect(lines[0]?.startsWith(`DescribeKey ${ENDPOINT} status=200 requestId=req-1 retries=1 `)).toBe(true)
+    expect(lines[0]).toMatch(/ \d+ms$/)
+    expect(lines[0]).not.toContain('AKIA')
+    expect(lines[0]).not.toContain('fake-secret')
+  })
+
+  it('asks ListAliases for one key, page by page', async () => {
+    kmsMock.on(ListAliasesCommand).resolves({Aliases: [], Truncated: true, NextMarker: 'next'})
+    const page = await newGateway().listAliasesPage(TARGET_KEY_ID, 'previous')
+    expect(page).toEqual({aliases: [], truncated: true, nextMarker: 'next'})
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: TARGET_KEY_ID, Marker: 'previous'})
+  })
+})

@@ -1,0 +1,603 @@
+import {
+  DescribeKeyCommand,
+  ListAliasesCommand,
+  UpdateAliasCommand,
+  type KeyMetadata,
+} from '@aws-sdk/client-kms'
+import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+
+import type {CheckId} from '../../src/lib/checks.js'
+import {KmsRotateError, ServiceError} from '../../src/lib/errors.js'
+import {parseTargetKeyId} from '../../src/lib/identifiers.js'
+import {EXIT, OUTCOMES} from '../../src/lib/outcomes.js'
+import type {RotationReport} from '../../src/lib/report.js'
+import {
+  rotateAlias,
+  waitUntilAliasTargets,
+  type RotationHooks,
+  type RotationRequest,
+} from '../../src/lib/rotate.js'
+import {
+  ALIAS,
+  aliasEntry,
+  connectionRefused,
+  CURRENT_KEY_ID,
+  describeKeys,
+  keyArn,
+  keyMetadata,
+  kmsMock,
+  newGateway,
+  notFound,
+  OTHER_ACCOUNT,
+  REGION,
+  serviceException,
+  TARGET_KEY_ID,
+} from '../support/kms-mock.js'
+
+function request(overrides: Partial<RotationRequest> = {}): RotationRequest {
+  return {
+    aliasName: ALIAS,
+    target: parseTargetKeyId(TARGET_KEY_ID),
+    region: REGION,
+    dryRun: false,
+    allowKeySpecChange: false,
+    waitTimeoutSeconds: 120,
+    ...overrides,
+  }
+}
+
+/** The alias points at the current key; the target exists; both differ from the defaults by the overrides. */
+function givenKeys(current: Partial<KeyMetadata> = {}, target: Partial<KeyMetadata> = {}): void {
+  describeKeys({
+    [ALIAS]: keyMetadata(CURRENT_KEY_ID, current),
+    [TARGET_KEY_ID]: keyMetadata(TARGET_KEY_ID, target),
+  })
+}
+
+const STALE = {Aliases: [aliasEntry(ALIAS, CURRENT_KEY_ID)]}
+const MOVED = {Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)]}
+
+function givenUpdateAccepted(): void {
+  kmsMock.on(UpdateAliasCommand).resolves({})
+}
+
+/** Runs the rotation with fake timers driven to the end, so that backoff sleeps take no real time. */
+async function rotate(
+  overrides: Partial<RotationRequest> = {},
+  hooks: RotationHooks = {},
+): Promise<RotationReport> {
+  const running = rotateAlias(newGateway(), request(overrides), hooks)
+  // Attach a handler now so that a rejection is not reported as unhandled while timers run.
+  running.catch(() => {})
+  await vi.runAllTimersAsync()
+  return running
+}
+
+function status(report: RotationReport, id: CheckId): string | undefined {
+  return report.checks.find((check) => check.id === id)?.status
+}
+
+function failedChecks(report: RotationReport): CheckId[] {
+  return report.checks.filter((check) => check.status === 'fail').map((check) => check.id)
+}
+
+beforeEach(() => {
+  kmsMock.reset()
+  vi.useFakeTimers()
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('rotateAlias outcomes', () => {
+  it('rotates: describes both keys, updates the alias, and sees it on the new key', async () => {
+    // given two matching keys and a ListAliases that already shows the move
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    // when the alias is rotated
+    const report = await rotate()
+    // then it is rotated, exit 0, after exactly one call of each kind
+    expect(report.outcome).toBe('rotated')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(0)
+    expect(report.updateSent).toBe(true)
+    expect(report.from.keyId).toBe(CURRENT_KEY_ID)
+    expect(report.to.keyId).toBe(TARGET_KEY_ID)
+    expect(kmsMock).toHaveReceivedCommandWith(DescribeKeyCommand, {KeyId: ALIAS})
+    expect(kmsMock).toHaveReceivedCommandWith(DescribeKeyCommand, {KeyId: TARGET_KEY_ID})
+    expect(kmsMock).toHaveReceivedCommandExactlyOnceWith(UpdateAliasCommand, {
+      AliasName: ALIAS,
+      TargetKeyId: TARGET_KEY_ID,
+    })
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: TARGET_KEY_ID})
+    expect(report.apiCalls).toEqual({DescribeKey: 2, UpdateAlias: 1, ListAliases: 1})
+    expect(report.verification).toMatchObject({polls: 1, pagesRead: 1, error: null})
+  })
+
+  it('sends the target to UpdateAlias exactly as given, and polls with the described key id', async () => {
+    // given a target named by its ARN
+    const targetArn = keyArn(TARGET_KEY_ID)
+    describeKeys({[ALIAS]: keyMetadata(CURRENT_KEY_ID), [targetArn]: keyMetadata(TARGET_KEY_ID)})
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    // when the alias is rotated
+    const report = await rotate({target: parseTargetKeyId(targetArn)})
+    // then the ARN goes to UpdateAlias and the key id to ListAliases
+    expect(report.outcome).toBe('rotated')
+    expect(kmsMock).toHaveReceivedCommandWith(UpdateAliasCommand, {AliasName: ALIAS, TargetKeyId: targetArn})
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: TARGET_KEY_ID})
+  })
+
+  it('leaves an alias that already points at the target unchanged, without UpdateAlias', async () => {
+    // given a target that is the alias's current key
+    describeKeys({[ALIAS]: keyMetadata(TARGET_KEY_ID), [TARGET_KEY_ID]: keyMetadata(TARGET_KEY_ID)})
+    // when the alias is rotated
+    const report = await rotate()
+    // then nothing is sent and the run succeeds
+    expect(report.outcome).toBe('unchanged')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(0)
+    expect(report.updateSent).toBe(false)
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+    expect(report.apiCalls).toEqual({DescribeKey: 2})
+  })
+
+  it('plans a dry run without UpdateAlias', async () => {
+    givenKeys()
+    const report = await rotate({dryRun: true})
+    expect(report.outcome).toBe('planned')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(0)
+    expect(report.dryRun).toBe(true)
+    expect(report.updateSent).toBe(false)
+    expect(kmsMock).toHaveReceivedCommandTimes(DescribeKeyCommand, 2)
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+    expect(report.apiCalls).toEqual({DescribeKey: 2})
+  })
+
+  it('refuses a dry run whose checks fail', async () => {
+    givenKeys({}, {KeyState: 'Disabled'})
+    const report = await rotate({dryRun: true})
+    expect(report.outcome).toBe('refused')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(3)
+  })
+
+  it('submits without polling when the wait timeout is 0', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    const report = await rotate({waitTimeoutSeconds: 0})
+    expect(report.outcome).toBe('submitted')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(0)
+    expect(report.updateSent).toBe(true)
+    expect(report.verification).toBeNull()
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+  })
+
+  it('asks the confirm hook with the plan, then updates when it says yes', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    const asked: Array<{outcome: string; to: string | null}> = []
+    const confirm = async (plan: RotationReport) => {
+      asked.push({outcome: plan.outcome, to: plan.to.keyId})
+      return true
+    }
+
+    const report = await rotate({}, {confirm})
+
+    expect(asked).toEqual([{outcome: 'planned', to: TARGET_KEY_ID}])
+    expect(report.outcome).toBe('rotated')
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+  })
+
+  it('is declined without UpdateAlias when the confirm hook says no', async () => {
+    // given a prompt that is answered no
+    givenKeys()
+    const confirm = vi.fn(async () => false)
+    // when the alias is rotated
+    const report = await rotate({}, {confirm})
+    // then nothing changes and the exit code is 3
+    expect(confirm).toHaveBeenCalledTimes(1)
+    expect(report.outcome).toBe('declined')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(3)
+    expect(report.updateSent).toBe(false)
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('does not ask when a check fails', async () => {
+    givenKeys({}, {KeyManager: 'AWS'})
+    const confirm = vi.fn(async () => true)
+    const report = await rotate({}, {confirm})
+    expect(report.outcome).toBe('refused')
+    expect(confirm).not.toHaveBeenCalled()
+  })
+
+  it('proceeds past a warning: a disabled current key is moved away from', async () => {
+    givenKeys({KeyState: 'Disabled', Enabled: false})
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    const report = await rotate()
+    expect(status(report, 'current-key-enabled')).toBe('warn')
+    expect(report.outcome).toBe('rotated')
+  })
+
+  it('accepts another KeySpec of the same family with allowKeySpecChange', async () => {
+    givenKeys({KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY'}, {KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY'})
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    const report = await rotate({allowKeySpecChange: true})
+    expect(status(report, 'key-spec-match')).toBe('warn')
+    expect(report.outcome).toBe('rotated')
+  })
+})
+
+describe('rotateAlias refusals', () => {
+  it('refuses a target whose KeyUsage differs, without UpdateAlias', async () => {
+    givenKeys(
+      {KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT'},
+      {KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY'},
+    )
+    const report = await rotate()
+    expect(report.outcome).toBe('refused')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(3)
+    expect(failedChecks(report)).toEqual(['key-usage-match'])
+    expect(report.updateSent).toBe(false)
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+    expect(report.apiCalls).not.toHaveProperty('UpdateAlias')
+  })
+
+  it('refuses another KeySpec of the same family without allowKeySpecChange', async () => {
+    givenKeys({KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY'}, {KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY'})
+    const report = await rotate()
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['key-spec-match'])
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('refuses an AWS managed target', async () => {
+    givenKeys({}, {KeyManager: 'AWS'})
+    const report = await rotate()
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['target-customer-managed'])
+    expect(report.to.keyManager).toBe('AWS')
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('refuses a target pending import', async () => {
+    givenKeys({}, {KeyState: 'PendingImport', Enabled: false, Origin: 'EXTERNAL'})
+    const report = await rotate()
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['target-enabled'])
+    expect(report.summary).toContain('target-enabled')
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('refuses a reserved alias/aws/ name without ever describing the alias', async () => {
+    // given an AWS managed alias name; DescribeKey on it could create its AWS managed key
+    const aliasName = 'alias/aws/ebs'
+    givenKeys()
+    // when it is rotated
+    const report = await rotate({aliasName})
+    // then it is refused, and only the target was described
+    expect(report.outcome).toBe('refused')
+    expect(status(report, 'alias-not-reserved')).toBe('fail')
+    expect(status(report, 'alias-exists')).toBe('skip')
+    expect(kmsMock).not.toHaveReceivedCommandWith(DescribeKeyCommand, {KeyId: aliasName})
+    expect(kmsMock).toHaveReceivedCommandExactlyOnceWith(DescribeKeyCommand, {KeyId: TARGET_KEY_ID})
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+    expect(report.apiCalls).toEqual({DescribeKey: 1})
+  })
+
+  it('refuses a target ARN in another Region without describing the target', async () => {
+    // given a target ARN in eu-west-1 while the client talks to us-east-1
+    const targetArn = keyArn(TARGET_KEY_ID, 'eu-west-1')
+    givenKeys()
+    // when the alias is rotated
+    const report = await rotate({target: parseTargetKeyId(targetArn)})
+    // then same-account-region fails and DescribeKey was sent for the alias only
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['same-account-region'])
+    expect(status(report, 'target-exists')).toBe('skip')
+    expect(kmsMock).toHaveReceivedCommandExactlyOnceWith(DescribeKeyCommand, {KeyId: ALIAS})
+    expect(kmsMock).not.toHaveReceivedCommandWith(DescribeKeyCommand, {KeyId: targetArn})
+    expect(report.apiCalls).toEqual({DescribeKey: 1})
+  })
+
+  it('refuses a target ARN in another partition without describing the target', async () => {
+    // given a China-partition ARN while the client talks to us-east-1
+    describeKeys({[ALIAS]: keyMetadata(CURRENT_KEY_ID)})
+    const arn = `arn:aws-cn:kms:${REGION}:111122223333:key/${TARGET_KEY_ID}`
+    // when the alias is rotated to it
+    const report = await rotate({target: parseTargetKeyId(arn)})
+    // then same-account-region names the partition, and only the alias was described
+    expect(report.outcome).toBe('refused')
+    expect(report.checks.find((check) => check.id === 'same-account-region')?.message).toContain(
+      'partition aws-cn, not aws',
+    )
+    expect(kmsMock).toHaveReceivedCommandTimes(DescribeKeyCommand, 1)
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('refuses a target ARN in another account that DescribeKey may not see, instead of failing', async () => {
+    // given a target ARN in another account, whose DescribeKey is denied
+    const targetArn = keyArn(TARGET_KEY_ID, REGION, OTHER_ACCOUNT)
+    describeKeys({[ALIAS]: keyMetadata(CURRENT_KEY_ID)})
+    kmsMock
+      .on(DescribeKeyCommand, {KeyId: targetArn})
+      .rejects(serviceException('AccessDeniedException', 'not authorized'))
+    // when the alias is rotated
+    const report = await rotate({target: parseTargetKeyId(targetArn)})
+    // then the run reports the account mismatch
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['same-account-region'])
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('fails alias-exists when DescribeKey does not find the alias', async () => {
+    // given an alias that does not exist
+    kmsMock.on(DescribeKeyCommand, {KeyId: ALIAS}).rejects(notFound(`Alias ${ALIAS} is not found.`))
+    describeKeys({[TARGET_KEY_ID]: keyMetadata(TARGET_KEY_ID)})
+    // when it is rotated
+    const report = await rotate()
+    // then it is refused on alias-exists with KMS's own reason, and the comparisons are skipped
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['alias-exists'])
+    expect(report.checks.find((check) => check.id === 'alias-exists')?.message).toContain('is not found')
+    expect(status(report, 'key-usage-match')).toBe('skip')
+    expect(report.from.keyId).toBeNull()
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('fails target-exists when DescribeKey does not find the target', async () => {
+    describeKeys({[ALIAS]: keyMetadata(CURRENT_KEY_ID)})
+    kmsMock.on(DescribeKeyCommand, {KeyId: TARGET_KEY_ID}).rejects(notFound('Key is not found.'))
+    const report = await rotate()
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['target-exists'])
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+})
+
+describe('rotateAlias errors', () => {
+  it('turns AccessDeniedException on UpdateAlias into a service error in the AWS CLI format', async () => {
+    // given an UpdateAlias the caller may not make
+    givenKeys()
+    const detail = 'User: arn:aws:iam::111122223333:user/ops is not authorized to perform: kms:UpdateAlias'
+    kmsMock.on(UpdateAliasCommand).rejects(serviceException('AccessDeniedException', detail))
+    // when the alias is rotated
+    const error = await rotate().catch((caught: unknown) => caught)
+    // then the run ends with exit 254 and the AWS CLI's message, and nothing is polled
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).exitCode).toBe(254)
+    expect((error as ServiceError).message).toBe(
+      `An error occurred (AccessDeniedException) when calling the UpdateAlias operation: ${detail}`,
+    )
+    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+  })
+
+  it('turns AccessDeniedException on DescribeKey of the alias into a service error', async () => {
+    kmsMock
+      .on(DescribeKeyCommand, {KeyId: ALIAS})
+      .rejects(serviceException('AccessDeniedException', 'denied'))
+    describeKeys({[TARGET_KEY_ID]: keyMetadata(TARGET_KEY_ID)})
+    const error = await rotate().catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).message).toBe(
+      'An error occurred (AccessDeniedException) when calling the DescribeKey operation: denied',
+    )
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('reports the service error, not an interruption, when KMS rejects an UpdateAlias sent before Ctrl-C', async () => {
+    // given an UpdateAlias that KMS rejects, with Ctrl-C arriving while it is on its way
+    givenKeys()
+    const interrupt = new AbortController()
+    kmsMock.on(UpdateAliasCommand).callsFake(async () => {
+      interrupt.abort(new Error('interrupted'))
+      throw serviceException('AccessDeniedException', 'denied')
+    })
+    // when the alias is rotated
+    const error = await rotate({}, {signal: interrupt.signal}).catch((caught: unknown) => caught)
+    // then KMS's answer is what the run reports, and nothing is polled
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).code).toBe('AccessDeniedException')
+    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+  })
+
+  it('says the alias may or may not have moved when UpdateAlias gets no answer', async () => {
+    // given a connection that fails while UpdateAlias is sent
+    givenKeys()
+    kmsMock.on(UpdateAliasCommand).rejects(connectionRefused())
+    // when the alias is rotated
+    const error = await rotate().catch((caught: unknown) => caught)
+    // then the run ends with exit 255 and says the state is unknown
+    expect(error).toBeInstanceOf(KmsRotateError)
+    expect(error).not.toBeInstanceOf(ServiceError)
+    expect((error as KmsRotateError).exitCode).toBe(EXIT.other)
+    expect((error as KmsRotateError).exitCode).toBe(255)
+    expect((error as KmsRotateError).message).toContain('Could not connect to the endpoint URL')
+    expect((error as KmsRotateError).message).toContain(`${ALIAS} may or may not have moved`)
+    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+  })
+})
+
+describe('rotateAlias interruption', () => {
+  it('is interrupted before UpdateAlias when Ctrl-C arrives at the prompt', async () => {
+    // given a prompt that is interrupted: the abort comes first, then the prompt gives up
+    givenKeys()
+    const controller = new AbortController()
+    const confirm = async () => {
+      controller.abort(new Error('interrupted'))
+      throw new Error('User force closed the prompt')
+    }
+
+    // when the alias is rotated
+    const report = await rotate({}, {confirm, signal: controller.signal})
+    // then the run is interrupted, exit 130, and UpdateAlias was never sent
+    expect(report.outcome).toBe('interrupted')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(130)
+    expect(report.updateSent).toBe(false)
+    expect(report.summary).toContain('before UpdateAlias was sent; nothing was changed')
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('is interrupted before UpdateAlias when the abort arrives during the preflight', async () => {
+    const controller = new AbortController()
+    kmsMock.on(DescribeKeyCommand, {KeyId: ALIAS}).callsFake(() => {
+      controller.abort(new Error('interrupted'))
+      return {KeyMetadata: keyMetadata(CURRENT_KEY_ID)}
+    })
+    describeKeys({[TARGET_KEY_ID]: keyMetadata(TARGET_KEY_ID)})
+
+    const report = await rotate({}, {signal: controller.signal})
+
+    expect(report.outcome).toBe('interrupted')
+    expect(report.updateSent).toBe(false)
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('is interrupted after UpdateAlias when the abort arrives while polling', async () => {
+    // given a ListAliases that keeps showing the old key, and Ctrl-C soon after the first poll
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolves(STALE)
+    const controller = new AbortController()
+    const onPoll = (poll: number) => {
+      if (poll === 1) setTimeout(() => controller.abort(new Error('interrupted')), 100)
+    }
+
+    // when the alias is rotated
+    const report = await rotate({}, {signal: controller.signal, onPoll})
+    // then the report says UpdateAlias was sent and the alias may have moved
+    expect(report.outcome).toBe('interrupted')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(130)
+    expect(report.updateSent).toBe(true)
+    expect(report.summary).toContain('may already point at')
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+  })
+})
+
+describe('rotateAlias visibility poll', () => {
+  it('keeps polling through stale answers and counts the polls', async () => {
+    // given a ListAliases that shows the old key three times, then the new one
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolvesOnce(STALE).resolvesOnce(STALE).resolvesOnce(STALE).resolves(MOVED)
+    const polls: number[] = []
+    const waits: boolean[] = []
+    // when the alias is rotated
+    const report = await rotate(
+      {},
+      {
+        onPoll: (poll) => polls.push(poll),
+        onWaitStart: () => waits.push(true),
+        onWaitEnd: (seen) => waits.push(seen),
+      },
+    )
+    // then it is rotated on the fourth poll
+    expect(report.outcome).toBe('rotated')
+    expect(report.verification).toMatchObject({polls: 4, pagesRead: 4, error: null})
+    expect(report.summary).toContain('seen after 4 poll(s)')
+    expect(polls).toEqual([1, 2, 3, 4])
+    expect(waits).toEqual([true, true])
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 4)
+  })
+
+  it('is unconfirmed when the new target is not seen before the deadline', async () => {
+    // given a ListAliases that never shows the new key
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolves(STALE)
+    const seen: boolean[] = []
+    // when the alias is rotated with a 30-second deadline
+    const report = await rotate({waitTimeoutSeconds: 30}, {onWaitEnd: (wasSeen) => seen.push(wasSeen)})
+    // then the update was sent, polling stopped at the deadline, and the exit code is 4
+    expect(report.outcome).toBe('unconfirmed')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(4)
+    expect(report.updateSent).toBe(true)
+    expect(report.verification?.error).toBeNull()
+    expect(report.verification?.polls).toBeGreaterThan(1)
+    expect(report.verification?.waitedMs).toBeGreaterThanOrEqual(30_000)
+    expect(report.summary).toContain('run the command again to confirm')
+    expect(seen).toEqual([false])
+  })
+
+  it('follows NextMarker through three pages and finds the alias on the last', async () => {
+    // given three pages of aliases on the new key, the alias on the third
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock
+      .on(ListAliasesCommand)
+      .resolvesOnce({Aliases: [aliasEntry('alias/one', TARGET_KEY_ID)], Truncated: true, NextMarker: 'm2'})
+      .resolvesOnce({Aliases: [aliasEntry('alias/two', TARGET_KEY_ID)], Truncated: true, NextMarker: 'm3'})
+      .resolvesOnce({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: false})
+    // when the alias is rotated
+    const report = await rotate()
+    // then one poll read three pages, each after the marker of the one before
+    expect(report.outcome).toBe('rotated')
+    expect(report.verification).toMatchObject({polls: 1, pagesRead: 3, error: null})
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 3)
+    const pages = {KeyId: TARGET_KEY_ID}
+    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 1, {...pages, Marker: undefined})
+    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 2, {...pages, Marker: 'm2'})
+    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 3, {...pages, Marker: 'm3'})
+  })
+
+  it('stops, unconfirmed, on a page that says Truncated but gives no NextMarker', async () => {
+    // given a second page that is truncated without a marker
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock
+      .on(ListAliasesCommand)
+      .resolvesOnce({Aliases: [], Truncated: true, NextMarker: 'page-2'})
+      .resolves({Aliases: [], Truncated: true})
+    // when the alias is rotated
+    const report = await rotate()
+    // then polling stops at once with an error naming the page
+    expect(report.outcome).toBe('unconfirmed')
+    expect(report.verification).toMatchObject({polls: 1, pagesRead: 2})
+    expect(report.verification?.error).toBe('ListAliases page 2 says Truncated but gives no NextMarker')
+    expect(report.summary).toContain('polling stopped: ListAliases page 2')
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 2)
+  })
+
+  it('does not count the alias as moved when another alias shows the new key', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolves({Aliases: [aliasEntry('alias/app-old', TARGET_KEY_ID)]})
+    const report = await rotate({waitTimeoutSeconds: 5})
+    expect(report.outcome).toBe('unconfirmed')
+  })
+})
+
+describe('waitUntilAliasTargets', () => {
+  it('stops at once with the error when ListAliases fails, without polling again', async () => {
+    // given a ListAliases the caller may not make
+    kmsMock.on(ListAliasesCommand).rejects(serviceException('AccessDeniedException', 'no kms:ListAliases'))
+    // when the alias is awaited
+    const waiting = waitUntilAliasTargets(newGateway(), ALIAS, TARGET_KEY_ID, 60)
+    await vi.runAllTimersAsync()
+    const {seen, verification} = await waiting
+    // then it is not seen and the error is kept
+    expect(seen).toBe(false)
+    expect(verification.polls).toBe(1)
+    expect(verification.error).toContain('(AccessDeniedException) when calling the ListAliases operation')
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+  })
+
+  it('throws the abort reason when aborted while waiting', async () => {
+    kmsMock.on(ListAliasesCommand).resolves(STALE)
+    const controller = new AbortController()
+    const reason = new Error('interrupted')
+    const waiting = waitUntilAliasTargets(newGateway(), ALIAS, TARGET_KEY_ID, 60, {
+      signal: controller.signal,
+      onPoll: () => setTimeout(() => controller.abort(reason), 10),
+    })
+    waiting.catch(() => {})
+    await vi.runAllTimersAsync()
+    await expect(waiting).rejects.toBe(reason)
+  })
+})
