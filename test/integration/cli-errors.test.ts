@@ -1,0 +1,136 @@
+/**
+ * Runs of the built CLI that end without a report: usage errors, configuration errors and an
+ * endpoint that cannot be reached. Each prints one line on stderr and has its own exit code.
+ */
+import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
+
+import {cliEnvironment, closedLoopbackUrl, linesOf, removeCliHome, runCli} from '../support/cli.js'
+import {MotoKms, resetMoto} from '../support/moto.js'
+import {aliasAndTarget, ALIAS, SYMMETRIC, type Given} from '../support/scenarios.js'
+
+const motoUrl = inject('motoUrl')
+let kms: MotoKms
+
+beforeAll(() => {
+  kms = new MotoKms(motoUrl)
+})
+
+afterAll(() => {
+  kms.destroy()
+  removeCliHome()
+})
+
+beforeEach(() => resetMoto(motoUrl))
+
+function expectOneLineWithoutStack(stderr: string): void {
+  expect(linesOf(stderr)).toHaveLength(1)
+  expect(stderr).not.toMatch(/^\s+at /m)
+}
+
+describe('usage errors exit 252 with one line, before any request is needed', () => {
+  const target = '1234abcd-12ab-34cd-56ef-1234567890ab'
+  const cases: Array<{behaviour: string; args: string[]; mentions: string}> = [
+    {
+      behaviour: 'an alias name without the alias/ prefix',
+      args: ['--alias-name', 'app', '--target-key-id', target],
+      mentions: '--alias-name',
+    },
+    {
+      behaviour: 'an alias given as the target',
+      args: ['--alias-name', ALIAS, '--target-key-id', 'alias/other'],
+      mentions: '--target-key-id',
+    },
+    {
+      behaviour: 'an unknown flag',
+      args: ['--alias-name', ALIAS, '--target-key-id', target, '--no-such-flag'],
+      mentions: '--no-such-flag',
+    },
+    {
+      behaviour: 'a missing required flag',
+      args: ['--alias-name', ALIAS],
+      mentions: 'target-key-id',
+    },
+  ]
+
+  it.each(cases)('$behaviour', async ({args, mentions}) => {
+    // given: an endpoint where nothing listens, so any request would end the run with 255
+    const endpoint = await closedLoopbackUrl()
+
+    // when
+    const run = await runCli(['update-alias', ...args, '--endpoint-url', endpoint, '--yes'])
+
+    // then
+    expect(run.exitCode).toBe(252)
+    expectOneLineWithoutStack(run.stderr)
+    expect(run.stderr).toContain(mentions)
+    expect(run.stdout).toBe('')
+  })
+})
+
+describe('configuration errors exit 253 with one line and leave the alias alone', () => {
+  let given: Given
+
+  beforeEach(async () => {
+    given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+  })
+
+  const args = () => ['update-alias', '--alias-name', ALIAS, '--target-key-id', given.target, '--endpoint-url', motoUrl, '--yes']
+
+  it('no Region in flags, environment or config files', async () => {
+    // when
+    const run = await runCli(args(), cliEnvironment({region: false}))
+
+    // then
+    expect(run.exitCode).toBe(253)
+    expectOneLineWithoutStack(run.stderr)
+    expect(run.stderr).toMatch(/Region/)
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
+  })
+
+  it('a --profile that no config file defines', async () => {
+    // when
+    const run = await runCli([...args(), '--profile', 'no-such-profile'])
+
+    // then
+    expect(run.exitCode).toBe(253)
+    expectOneLineWithoutStack(run.stderr)
+    expect(run.stderr).toContain('no-such-profile')
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
+  })
+
+  it('no credentials anywhere, with instance metadata disabled', async () => {
+    // when
+    const run = await runCli(args(), cliEnvironment({credentials: false}))
+
+    // then
+    expect(run.exitCode).toBe(253)
+    expectOneLineWithoutStack(run.stderr)
+    expect(run.stderr).toMatch(/credentials/i)
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
+  })
+})
+
+describe('an endpoint that refuses connections', () => {
+  it('exits 255 with one line naming the endpoint and no stack trace', async () => {
+    // given
+    const endpoint = await closedLoopbackUrl()
+
+    // when
+    const run = await runCli([
+      'update-alias',
+      '--alias-name',
+      ALIAS,
+      '--target-key-id',
+      '1234abcd-12ab-34cd-56ef-1234567890ab',
+      '--endpoint-url',
+      endpoint,
+      '--yes',
+    ])
+
+    // then
+    expect(run.exitCode).toBe(255)
+    expectOneLineWithoutStack(run.stderr)
+    expect(run.stderr).toContain(endpoint)
+    expect(run.stdout).toBe('')
+  })
+})

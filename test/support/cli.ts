@@ -1,0 +1,92 @@
+/** Runs the built CLI as a child process, with an environment that holds nothing of the caller's. */
+import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {FAKE_CREDENTIALS, freeLoopbackPort, REPO_ROOT, TEST_REGION} from './moto.js'
+
+const RUN_TIMEOUT_MS = 30_000
+
+let home: string | undefined
+
+/** A home directory with empty AWS config and credentials files, made on first use. */
+function cliHome(): {home: string; configFile: string; credentialsFile: string} {
+  home ??= mkdtempSync(join(tmpdir(), 'kms-rotate-cli-home-'))
+  const configFile = join(home, 'config')
+  const credentialsFile = join(home, 'credentials')
+  writeFileSync(configFile, '')
+  writeFileSync(credentialsFile, '')
+  return {home, configFile, credentialsFile}
+}
+
+/** Removes the home directory of the CLI runs; the next run makes a new one. */
+export function removeCliHome(): void {
+  if (home !== undefined) rmSync(home, {recursive: true, force: true})
+  home = undefined
+}
+
+export interface CliEnvironmentOptions {
+  /** false leaves out AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. */
+  credentials?: boolean
+  /** false leaves out AWS_REGION. */
+  region?: boolean
+}
+
+/**
+ * The whole environment of a CLI run: fake static credentials, the test Region, no instance
+ * metadata, and shared config files that are empty. Nothing is inherited but PATH.
+ */
+export function cliEnvironment({credentials = true, region = true}: CliEnvironmentOptions = {}): NodeJS.ProcessEnv {
+  const {home, configFile, credentialsFile} = cliHome()
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: configFile,
+    AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+    ...(credentials
+      ? {AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey}
+      : {}),
+    ...(region ? {AWS_REGION: TEST_REGION} : {}),
+  }
+}
+
+export interface CliResult {
+  exitCode: number | null
+  stdout: string
+  stderr: string
+}
+
+/** `node bin/run.js ARGS`, stdout and stderr captured (so neither is a terminal). */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = cliEnvironment()): Promise<CliResult> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+  try {
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', (code) => resolve(code))
+    })
+    return {exitCode, stdout, stderr}
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** An http URL on 127.0.0.1 where nothing listens, so every connection is refused. */
+export async function closedLoopbackUrl(): Promise<string> {
+  return `http://127.0.0.1:${await freeLoopbackPort()}`
+}
+
+/** The non-empty lines of a stream's output. */
+export function linesOf(text: string): string[] {
+  return text.split('\n').filter((line) => line.trim() !== '')
+}
