@@ -160,7 +160,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }
   }
 
-  async catch(error: Error & {exitCode?: number}): Promise<void> {
+  async catch(error: Error): Promise<void> {
     const {message, exitCode} = describeFailure(error)
     process.stderr.write(`${message}\n`)
     if (this.argv.includes('--debug') && error.stack) process.stderr.write(`${error.stack}\n`)

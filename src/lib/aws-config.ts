@@ -52,9 +52,13 @@ export async function resolveAwsSettings(
   options: AwsOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<AwsSettings> {
+  for (const [flag, value] of [['--region', options.region], ['--endpoint-url', options.endpointUrl]]) {
+    if (value === '') throw new UsageError(`${flag} is empty: give a value or leave the flag out.`)
+  }
+
   const profileSource = options.profile === undefined ? 'AWS_PROFILE' : '--profile'
   const profile = options.profile ?? fromEnvironment(env, 'AWS_PROFILE')
-  if (profile === '') throw new UsageError('--profile is empty: name a profile from ~/.aws/config.')
+  if (profile === '') throw new UsageError('--profile is empty: give a value or leave the flag out.')
 
   const {configFile, credentialsFile} = await loadSharedConfigFiles()
   if (profile !== undefined && !(profile in configFile) && !(profile in credentialsFile)) {

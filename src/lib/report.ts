@@ -69,7 +69,7 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
   const target = to.keyId ?? 'the target key'
   switch (report.outcome) {
     case 'rotated': {
-      const polls = verification ? ` (seen after ${verification.polls} poll(s), ${seconds(verification.waitedMs)})` : ''
+      const polls = verification ? ` (seen on poll ${verification.polls}, after ${seconds(verification.waitedMs)})` : ''
       return `${alias} now points at ${target}${polls}.`
     }
 

@@ -172,6 +172,22 @@ describe('resolveAwsSettings: profile', () => {
   })
 })
 
+describe('resolveAwsSettings: empty flags', () => {
+  it.each([
+    ['--region', {region: ''}],
+    ['--endpoint-url', {endpointUrl: ''}],
+  ])('rejects an empty %s as a usage error instead of falling back on the environment', async (flag, options) => {
+    // given an environment that would otherwise supply the value
+    givenEnv({AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566'})
+    // when the flag is given empty
+    const error = await errorFrom(options)
+    // then it is a usage error that names the flag
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).exitCode).toBe(252)
+    expect((error as UsageError).message).toContain(flag)
+  })
+})
+
 describe('resolveAwsSettings: endpoint', () => {
   it('takes the flag over AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL', async () => {
     givenEnv({AWS_ENDPOINT_URL_KMS: 'http://kms.local:4566', AWS_ENDPOINT_URL: 'http://all.local:4566'})

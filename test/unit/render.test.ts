@@ -127,7 +127,7 @@ function fixedReport(): RotationReport {
     alias: ALIAS,
     region: REGION,
     outcome: 'rotated',
-    summary: `${ALIAS} now points at ${TARGET_KEY_ID} (seen after 2 poll(s), 0.3 s).`,
+    summary: `${ALIAS} now points at ${TARGET_KEY_ID} (seen on poll 2, after 0.3 s).`,
     dryRun: false,
     updateSent: true,
     from: {

@@ -500,7 +500,7 @@ describe('rotateAlias visibility poll', () => {
     // then it is rotated on the fourth poll
     expect(report.outcome).toBe('rotated')
     expect(report.verification).toMatchObject({polls: 4, pagesRead: 4, error: null})
-    expect(report.summary).toContain('seen after 4 poll(s)')
+    expect(report.summary).toContain('seen on poll 4, after')
     expect(polls).toEqual([1, 2, 3, 4])
     expect(waits).toEqual([true, true])
     expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 4)
