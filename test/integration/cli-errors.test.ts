@@ -2,25 +2,13 @@
  * Runs of the built CLI that end without a report: usage errors, configuration errors and an
  * endpoint that cannot be reached. Each prints one line on stderr and has its own exit code.
  */
-import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {cliEnvironment, closedLoopbackUrl, linesOf, removeCliHome, runCli} from '../support/cli.js'
-import {MotoKms, resetMoto} from '../support/moto.js'
+import {cliEnvironment, closedLoopbackUrl, linesOf, runCli} from '../support/cli.js'
+import {useMoto} from '../support/moto-per-test.js'
 import {aliasAndTarget, ALIAS, SYMMETRIC, type Given} from '../support/scenarios.js'
 
-const motoUrl = inject('motoUrl')
-let kms: MotoKms
-
-beforeAll(() => {
-  kms = new MotoKms(motoUrl)
-})
-
-afterAll(() => {
-  kms.destroy()
-  removeCliHome()
-})
-
-beforeEach(() => resetMoto(motoUrl))
+const {motoUrl, kms} = useMoto()
 
 function expectOneLineWithoutStack(stderr: string): void {
   expect(linesOf(stderr)).toHaveLength(1)

@@ -2,11 +2,11 @@
  * The built CLI run as a child process against moto: exit code, what it prints, and where
  * ListAliases says the alias points afterwards.
  */
-import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {parse as parseYaml} from 'yaml'
 
-import {linesOf, removeCliHome, runCli} from '../support/cli.js'
-import {MotoKms, resetMoto} from '../support/moto.js'
+import {linesOf, runCli} from '../support/cli.js'
+import {useMoto} from '../support/moto-per-test.js'
 import {parseJsonReport} from '../support/report-schema.js'
 import {
   aliasAndTarget,
@@ -18,19 +18,7 @@ import {
   SYMMETRIC,
 } from '../support/scenarios.js'
 
-const motoUrl = inject('motoUrl')
-let kms: MotoKms
-
-beforeAll(() => {
-  kms = new MotoKms(motoUrl)
-})
-
-afterAll(() => {
-  kms.destroy()
-  removeCliHome()
-})
-
-beforeEach(() => resetMoto(motoUrl))
+const {motoUrl, kms} = useMoto()
 
 /** `update-alias` on ALIAS against moto, never prompting. */
 function updateAlias(target: string, ...extra: string[]) {

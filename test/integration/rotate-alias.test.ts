@@ -2,13 +2,14 @@
  * rotateAlias with a real KMS client against moto: the report it returns, the calls it made,
  * and where ListAliases says the alias points afterwards.
  */
-import {afterAll, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 
 import type {AwsSettings} from '../../src/lib/aws-config.js'
 import {parseTargetKeyId} from '../../src/lib/identifiers.js'
 import {createKmsClient, endpointOf, KmsGateway} from '../../src/lib/kms.js'
 import {rotateAlias, type RotationRequest} from '../../src/lib/rotate.js'
-import {FAKE_CREDENTIALS, MotoKms, resetMoto, TEST_REGION} from '../support/moto.js'
+import {FAKE_CREDENTIALS, TEST_REGION} from '../support/moto.js'
+import {useMoto} from '../support/moto-per-test.js'
 import {
   aliasAndTarget,
   ALIAS,
@@ -19,20 +20,14 @@ import {
   SYMMETRIC,
 } from '../support/scenarios.js'
 
-const motoUrl = inject('motoUrl')
+const {motoUrl, kms} = useMoto()
 const settings: AwsSettings = {region: TEST_REGION, profile: undefined, endpoint: motoUrl}
-let kms: MotoKms
 
 beforeAll(() => {
   // The client under test finds its credentials the way the CLI does: in the environment.
   process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId
   process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey
-  kms = new MotoKms(motoUrl)
 })
-
-afterAll(() => kms.destroy())
-
-beforeEach(() => resetMoto(motoUrl))
 
 /** One rotation through the library, with a fresh client so that apiCalls counts this run only. */
 async function rotate(target: string, options: Partial<Omit<RotationRequest, 'target'>> = {}) {
