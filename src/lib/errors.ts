@@ -32,6 +32,7 @@ export class ServiceError extends KmsRotateError {
     readonly code: string,
     readonly operation: string,
     readonly detail: string,
+    readonly httpStatusCode?: number,
   ) {
     super(`An error occurred (${code}) when calling the ${operation} operation: ${detail}`, EXIT.service)
   }

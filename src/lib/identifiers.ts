@@ -26,14 +26,27 @@ export interface TargetKeyReference {
   arn?: KeyArn
 }
 
+/** A value as error messages quote it: control characters escaped, so a message stays one line. */
+export function shown(value: string): string {
+  const escaped = value.replaceAll(/\p{Cc}/gu, (character) => {
+    const named: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+    return named[character] ?? `\\u${(character.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`
+  })
+  return `'${escaped}'`
+}
+
+/** Spaces around a pasted value are a common slip; say so rather than report a bad character. */
+function rejectSurroundingSpace(flag: string, value: string): void {
+  if (value.trim() !== value) {
+    throw new UsageError(`${flag} ${shown(value)} has white space around it: did you mean ${shown(value.trim())}?`)
+  }
+}
+
 function describeCharacter(character: string): string {
   if (character === ' ') return 'a space'
-  const codePoint = character.codePointAt(0) ?? 0
-  if (codePoint < 0x20 || codePoint > 0x7e) {
-    return `'${character}' (U+${codePoint.toString(16).toUpperCase().padStart(4, '0')})`
-  }
-
-  return `'${character}'`
+  const codePoint = `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
+  if (/\p{Cc}/u.test(character)) return `the control character ${codePoint}`
+  return /[\u0021-\u007e]/.test(character) ? `'${character}'` : `'${character}' (${codePoint})`
 }
 
 /** Throws a usage error unless `aliasName` is a name that UpdateAlias can take. */
@@ -43,22 +56,25 @@ export function validateAliasName(aliasName: string): void {
     throw new UsageError(`${flag} is empty: give an alias name such as alias/my-app.`)
   }
 
+  rejectSurroundingSpace(flag, aliasName)
+
   if (aliasName.startsWith('arn:')) {
     const arnAlias = /:(alias\/.+)$/.exec(aliasName)
     const hint = arnAlias ? `give the name alone, ${arnAlias[1]}` : 'give an alias name such as alias/my-app'
-    throw new UsageError(`${flag} '${aliasName}' is an ARN, not an alias name: ${hint}.`)
+    throw new UsageError(`${flag} ${shown(aliasName)} is an ARN, not an alias name: ${hint}.`)
   }
 
   if (KEY_ID.test(aliasName) || MULTI_REGION_KEY_ID.test(aliasName)) {
     throw new UsageError(
-      `${flag} '${aliasName}' is a key id, not an alias name: give an alias name such as alias/my-app.`,
+      `${flag} ${shown(aliasName)} is a key id, not an alias name: give an alias name such as alias/my-app.`,
     )
   }
 
   if (!aliasName.startsWith(ALIAS_PREFIX)) {
-    throw new UsageError(
-      `${flag} '${aliasName}' must start with 'alias/': did you mean 'alias/${aliasName}'?`,
-    )
+    const suggestion = aliasName.toLowerCase().startsWith(ALIAS_PREFIX)
+      ? ALIAS_PREFIX + aliasName.slice(ALIAS_PREFIX.length)
+      : ALIAS_PREFIX + aliasName
+    throw new UsageError(`${flag} ${shown(aliasName)} must start with 'alias/': did you mean ${shown(suggestion)}?`)
   }
 
   const name = aliasName.slice(ALIAS_PREFIX.length)
@@ -69,7 +85,7 @@ export function validateAliasName(aliasName: string): void {
   for (const [index, character] of [...name].entries()) {
     if (!ALIAS_NAME_CHARACTER.test(character)) {
       throw new UsageError(
-        `${flag} '${aliasName}' contains ${describeCharacter(character)} at position ` +
+        `${flag} ${shown(aliasName)} contains ${describeCharacter(character)} at position ` +
           `${ALIAS_PREFIX.length + index + 1}: alias names take only letters, digits, '/', '_' and '-'.`,
       )
     }
@@ -112,9 +128,11 @@ export function parseTargetKeyId(given: string): TargetKeyReference {
     throw new UsageError(`${flag} is empty: give the id or ARN of the key the alias should point to.`)
   }
 
+  rejectSurroundingSpace(flag, given)
+
   if (given.startsWith(ALIAS_PREFIX)) {
     throw new UsageError(
-      `${flag} '${given}' is an alias: give the id or ARN of the key the alias should point to.`,
+      `${flag} ${shown(given)} is an alias: give the id or ARN of the key the alias should point to.`,
     )
   }
 
@@ -125,25 +143,25 @@ export function parseTargetKeyId(given: string): TargetKeyReference {
     const hint = /^mrk-/i.test(given)
       ? "a multi-Region key id is 'mrk-' and 32 hexadecimal digits"
       : 'expected a key id (1234abcd-12ab-34cd-56ef-1234567890ab), mrk-… or arn:aws:kms:REGION:ACCOUNT:key/ID'
-    throw new UsageError(`${flag} '${given}' is not a key id or key ARN: ${hint}.`)
+    throw new UsageError(`${flag} ${shown(given)} is not a key id or key ARN: ${hint}.`)
   }
 
   const [, partition, service, region, account, resource] = arnParts
   const problem = (what: string) =>
-    new UsageError(`${flag} '${given}' is not a key ARN: ${what}.`)
-  if (!PARTITION.test(partition)) throw problem(`'${partition}' is not an AWS partition`)
-  if (service !== 'kms') throw problem(`the service is '${service}', not 'kms'`)
-  if (!REGION.test(region)) throw problem(`'${region}' is not a Region`)
-  if (!ACCOUNT.test(account)) throw problem(`'${account}' is not a 12-digit account id`)
+    new UsageError(`${flag} ${shown(given)} is not a key ARN: ${what}.`)
+  if (!PARTITION.test(partition)) throw problem(`${shown(partition)} is not an AWS partition`)
+  if (service !== 'kms') throw problem(`the service is ${shown(service)}, not 'kms'`)
+  if (!REGION.test(region)) throw problem(`${shown(region)} is not a Region`)
+  if (!ACCOUNT.test(account)) throw problem(`${shown(account)} is not a 12-digit account id`)
   if (resource.startsWith(ALIAS_PREFIX)) {
     throw new UsageError(
-      `${flag} '${given}' is an alias ARN: give the id or ARN of the key the alias should point to.`,
+      `${flag} ${shown(given)} is an alias ARN: give the id or ARN of the key the alias should point to.`,
     )
   }
 
-  if (!resource.startsWith('key/')) throw problem(`the resource '${resource}' is not key/ID`)
+  if (!resource.startsWith('key/')) throw problem(`the resource ${shown(resource)} is not key/ID`)
   const keyId = resource.slice('key/'.length)
-  if (!isKeyIdentifier(keyId)) throw problem(`'${keyId}' is not a key id`)
+  if (!isKeyIdentifier(keyId)) throw problem(`${shown(keyId)} is not a key id`)
 
   return {given, arn: {partition, region, account, keyId}}
 }

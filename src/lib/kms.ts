@@ -32,7 +32,7 @@ class SilentLogger {
 
 export function createKmsClient(settings: AwsSettings): KMSClient {
   // The SDK warns on every run under Node 20; the warning is for us, not for operators.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
   const logger = new SilentLogger()
   return new KMSClient({
@@ -69,35 +69,53 @@ interface SdkError extends Error {
   $metadata?: ResponseMetadata
 }
 
+const GENERIC_CREDENTIALS_MESSAGE = /^Could not load credentials from any providers/
+
+function firstLine(text: string): string {
+  return text.split('\n')[0].trim()
+}
+
 /** Turns what the SDK threw into an error with our exit code and a one-line message. */
 export function toKmsRotateError(error: unknown, operation: string, endpoint: string): Error {
   if (error instanceof KmsRotateError || !(error instanceof Error)) return error as Error
   const sdkError = error as SdkError
 
   if (sdkError.name === 'CredentialsProviderError') {
-    return new ConfigurationError(
-      'Unable to locate credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, ' +
-        'or run "aws configure".',
-    )
+    const detail = GENERIC_CREDENTIALS_MESSAGE.test(sdkError.message)
+      ? 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run "aws configure"'
+      : firstLine(sdkError.message)
+    return new ConfigurationError(`Unable to locate credentials: ${detail}.`)
   }
 
-  if (sdkError.$fault !== undefined && sdkError.$metadata?.httpStatusCode !== undefined) {
-    return new ServiceError(sdkError.name, operation, sdkError.message)
+  const status = sdkError.$metadata?.httpStatusCode
+  if (status !== undefined) {
+    // Without $fault the SDK could not read the answer at all: a proxy's error page, say.
+    return sdkError.$fault === undefined
+      ? new ServiceError(String(status), operation, `HTTP ${status} with a body that is not a KMS answer`, status)
+      : new ServiceError(sdkError.name, operation, sdkError.message, status)
   }
 
   if (sdkError.name === 'AbortError') return error
 
   const code = sdkError.code ?? ''
+  if (code === 'ECONNRESET' || /socket hang up/i.test(sdkError.message)) {
+    return new KmsRotateError(
+      `The connection to "${endpoint}" closed before ${operation} was answered.`,
+      EXIT.other,
+    )
+  }
+
   if (sdkError.name === 'TimeoutError' || code === 'ETIMEDOUT') {
-    return new KmsRotateError(`Read timeout on endpoint URL: "${endpoint}" (${operation})`, EXIT.other)
+    const phase = /establish a connection/.test(sdkError.message) ? 'Connect' : 'Read'
+    return new KmsRotateError(`${phase} timeout on endpoint URL: "${endpoint}" (${operation}).`, EXIT.other)
   }
 
   if (/CERT|SSL|TLS|SELF_SIGNED/.test(code)) {
-    return new KmsRotateError(`SSL validation failed for ${endpoint}: ${sdkError.message}`, EXIT.other)
+    return new KmsRotateError(`SSL validation failed for ${endpoint}: ${firstLine(sdkError.message)}.`, EXIT.other)
   }
 
   return new KmsRotateError(
-    `Could not connect to the endpoint URL: "${endpoint}" (${operation}: ${sdkError.message || code})`,
+    `Could not connect to the endpoint URL: "${endpoint}" (${operation}: ${firstLine(sdkError.message) || code}).`,
     EXIT.other,
   )
 }

@@ -6,7 +6,7 @@
 export const OUTCOMES = {
   rotated: {exitCode: 0, meaning: 'updated and seen in ListAliases'},
   unchanged: {exitCode: 0, meaning: 'the alias already pointed at the new key'},
-  planned: {exitCode: 0, meaning: 'dry run, every check passed'},
+  planned: {exitCode: 0, meaning: 'dry run; no check failed'},
   submitted: {exitCode: 0, meaning: 'updated; --wait-timeout 0 asked not to wait'},
   refused: {exitCode: 3, meaning: 'a check failed (dry run or not); nothing changed'},
   declined: {exitCode: 3, meaning: 'the prompt was answered no; nothing changed'},

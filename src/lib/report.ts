@@ -59,6 +59,10 @@ export function summarizeKey(key: KeyMetadata | undefined): KeySummary {
   }
 }
 
+function failedCheckIds(report: Pick<RotationReport, 'checks'>): string[] {
+  return report.checks.filter((check) => check.status === 'fail').map((check) => check.id)
+}
+
 function seconds(milliseconds: number): string {
   return `${(milliseconds / 1000).toFixed(1)} s`
 }
@@ -74,11 +78,13 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
     }
 
     case 'unchanged': {
-      return `${alias} already points at ${target}; nothing was changed.`
+      const failed = failedCheckIds(report)
+      const note = failed.length > 0 ? ` Note: ${failed.join(', ')} failed.` : ''
+      return `${alias} already points at ${target}; nothing was changed.${note}`
     }
 
     case 'planned': {
-      return `Dry run: every check passed; ${alias} would move from ${from.keyId} to ${target}.`
+      return `Dry run: no check failed; ${alias} would move from ${from.keyId} to ${target}.`
     }
 
     case 'submitted': {
@@ -86,8 +92,7 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
     }
 
     case 'refused': {
-      const failed = report.checks.filter((check) => check.status === 'fail').map((check) => check.id)
-      return `Refused: ${failed.join(', ')} failed; nothing was changed.`
+      return `Refused: ${failedCheckIds(report).join(', ')} failed; nothing was changed.`
     }
 
     case 'declined': {

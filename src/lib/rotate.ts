@@ -183,8 +183,9 @@ export async function rotateAlias(
     report.to = summarizeKey(facts.targetKey.found ? facts.targetKey.key : undefined)
     report.checks = runChecks(facts)
 
-    if (report.checks.some((check) => check.status === 'fail')) return finish('refused')
+    // Already there: nothing to write, so nothing to refuse; the report still shows every check.
     if (report.from.keyId !== null && report.from.keyId === report.to.keyId) return finish('unchanged')
+    if (report.checks.some((check) => check.status === 'fail')) return finish('refused')
     if (request.dryRun) return finish('planned')
     if (hooks.confirm && !(await hooks.confirm(finish('planned')))) return finish('declined')
     signal?.throwIfAborted()
@@ -225,10 +226,12 @@ async function sendUpdate(kms: KmsGateway, report: RotationReport, targetKeyId: 
   try {
     await kms.updateAlias(report.alias, targetKeyId)
   } catch (error) {
-    if (error instanceof KmsRotateError && !(error instanceof ServiceError)) {
+    // A 4xx answer means KMS refused the change; anything else leaves the outcome unknown.
+    const refusedByKms = error instanceof ServiceError && (error.httpStatusCode ?? 400) < 500
+    if (error instanceof KmsRotateError && !refusedByKms) {
       throw new KmsRotateError(
-        `${error.message}. UpdateAlias was sent but no answer came back, so ${report.alias} may or ` +
-          'may not have moved: run the command again to see where it points.',
+        `${error.message.replace(/\.$/, '')}. UpdateAlias was sent but not answered with success, so ` +
+          `${report.alias} may or may not have moved: run the command again to see where it points.`,
         error.exitCode,
       )
     }

@@ -59,6 +59,21 @@ describe('validateAliasName', () => {
     expectUsageError(() => validateAliasName(aliasName), `'${aliasName}'`, character, position)
   })
 
+  it('escapes a control character so that the message stays on one line', () => {
+    // given a name with a newline in it
+    // when it is validated / then the newline is shown escaped and named by its code point
+    expectUsageError(() => validateAliasName('alias/app\nx'), "'alias/app\\nx'", 'U+000A')
+    expect(() => validateAliasName('alias/app\nx')).toThrow(/^[^\n]*$/)
+  })
+
+  it('suggests the trimmed value for a name with white space around it', () => {
+    expectUsageError(() => validateAliasName(' alias/app'), 'white space around it', "did you mean 'alias/app'?")
+  })
+
+  it('suggests a lower-case prefix for ALIAS/NAME', () => {
+    expectUsageError(() => validateAliasName('ALIAS/app'), "did you mean 'alias/app'?")
+  })
+
   it('rejects a name of 257 characters and gives the length', () => {
     // given a name one character over the KMS limit
     const aliasName = `alias/${'a'.repeat(251)}`

@@ -40,6 +40,16 @@ describe('toKmsRotateError', () => {
     expect(error.message).toContain('Unable to locate credentials')
   })
 
+  it('passes on why a named credential source failed, instead of the generic advice', () => {
+    // given a profile whose credential_process failed
+    const failed = Object.assign(new Error('Profile p2 credential_process exited with code 1\nmore'), {
+      name: 'CredentialsProviderError',
+    })
+    const error = toKmsRotateError(failed, 'DescribeKey', ENDPOINT)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect(error.message).toBe('Unable to locate credentials: Profile p2 credential_process exited with code 1.')
+  })
+
   it('turns a refused connection into exit 255 naming the endpoint and the operation', () => {
     const error = toKmsRotateError(connectionRefused(), 'ListAliases', ENDPOINT)
     expect(error).toBeInstanceOf(KmsRotateError)
@@ -47,15 +57,47 @@ describe('toKmsRotateError', () => {
     expect((error as KmsRotateError).exitCode).toBe(255)
     expect(error.message).toBe(
       `Could not connect to the endpoint URL: "${ENDPOINT}" ` +
-        '(ListAliases: connect ECONNREFUSED 127.0.0.1:443)',
+        '(ListAliases: connect ECONNREFUSED 127.0.0.1:443).',
     )
   })
 
-  it('turns a timeout into a read timeout on the endpoint, exit 255', () => {
-    const timeout = Object.assign(new Error('socket hang up'), {name: 'TimeoutError'})
+  it('turns a read timeout into a read timeout on the endpoint, exit 255', () => {
+    const timeout = Object.assign(new Error('the request socket timed out after 60000 ms of inactivity'), {
+      name: 'TimeoutError',
+    })
     const error = toKmsRotateError(timeout, 'DescribeKey', ENDPOINT)
     expect((error as KmsRotateError).exitCode).toBe(255)
-    expect(error.message).toBe(`Read timeout on endpoint URL: "${ENDPOINT}" (DescribeKey)`)
+    expect(error.message).toBe(`Read timeout on endpoint URL: "${ENDPOINT}" (DescribeKey).`)
+  })
+
+  it('turns a connect timeout into a connect timeout on the endpoint, exit 255', () => {
+    const timeout = Object.assign(
+      new Error('the request socket did not establish a connection with the server within 60000 ms.'),
+      {name: 'TimeoutError'},
+    )
+    const error = toKmsRotateError(timeout, 'DescribeKey', ENDPOINT)
+    expect((error as KmsRotateError).exitCode).toBe(255)
+    expect(error.message).toBe(`Connect timeout on endpoint URL: "${ENDPOINT}" (DescribeKey).`)
+  })
+
+  it('says a reset connection closed, not that it timed out, though the SDK names it TimeoutError', () => {
+    const reset = Object.assign(new Error('socket hang up'), {name: 'TimeoutError', code: 'ECONNRESET'})
+    const error = toKmsRotateError(reset, 'UpdateAlias', ENDPOINT)
+    expect((error as KmsRotateError).exitCode).toBe(255)
+    expect(error.message).toBe(`The connection to "${ENDPOINT}" closed before UpdateAlias was answered.`)
+  })
+
+  it('turns an answer the SDK cannot read into a service error naming the HTTP status, exit 254', () => {
+    // given what the SDK throws for a proxy's HTML error page: an HTTP status but no $fault
+    const unreadable = Object.assign(new SyntaxError('Unexpected token \'<\'\n  Deserialization error: ...'), {
+      $metadata: {httpStatusCode: 502},
+    })
+    const error = toKmsRotateError(unreadable, 'DescribeKey', ENDPOINT)
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).exitCode).toBe(254)
+    expect(error.message).toBe(
+      'An error occurred (502) when calling the DescribeKey operation: HTTP 502 with a body that is not a KMS answer',
+    )
   })
 
   it('turns a certificate failure into an SSL validation error, exit 255', () => {

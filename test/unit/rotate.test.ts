@@ -143,6 +143,19 @@ describe('rotateAlias outcomes', () => {
     expect(report.apiCalls).toEqual({DescribeKey: 2})
   })
 
+  it('leaves an alias on a Disabled target unchanged, and notes the failed check', async () => {
+    // given an alias that already points at the target, which is Disabled
+    const disabled = keyMetadata(TARGET_KEY_ID, {KeyState: 'Disabled', Enabled: false})
+    describeKeys({[ALIAS]: disabled, [TARGET_KEY_ID]: disabled})
+    // when the alias is rotated
+    const report = await rotate()
+    // then there is nothing to write, the run succeeds, and the failed check is reported
+    expect(report.outcome).toBe('unchanged')
+    expect(status(report, 'target-enabled')).toBe('fail')
+    expect(report.summary).toContain('Note: target-enabled failed.')
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
   it('plans a dry run without UpdateAlias', async () => {
     givenKeys()
     const report = await rotate({dryRun: true})
@@ -404,6 +417,18 @@ describe('rotateAlias errors', () => {
     expect(error).toBeInstanceOf(ServiceError)
     expect((error as ServiceError).code).toBe('AccessDeniedException')
     expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+  })
+
+  it('says the alias may or may not have moved when UpdateAlias ends in a server error', async () => {
+    // given an UpdateAlias that still fails with HTTP 503 after the SDK's retries
+    givenKeys()
+    kmsMock.on(UpdateAliasCommand).rejects(serviceException('ServiceUnavailableException', 'try later', 503))
+    // when the alias is rotated
+    const error = await rotate().catch((caught: unknown) => caught)
+    // then the service error's exit code is kept and the state is called unknown
+    expect((error as KmsRotateError).exitCode).toBe(254)
+    expect((error as KmsRotateError).message).toContain('(ServiceUnavailableException)')
+    expect((error as KmsRotateError).message).toContain(`${ALIAS} may or may not have moved`)
   })
 
   it('says the alias may or may not have moved when UpdateAlias gets no answer', async () => {
