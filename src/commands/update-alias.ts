@@ -5,7 +5,7 @@ import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
 import {parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
-import {colourFor, OUTPUT_FORMATS, renderHuman, renderMachine} from '../lib/render.js'
+import {colourFor, OUTPUT_FORMATS, outputFormatFromEnvironment, renderHuman, renderMachine} from '../lib/render.js'
 import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress} from '../lib/terminal.js'
 
 function helpTable(rows: string[][]): string {
@@ -38,7 +38,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     {
       description: 'In a runbook: no prompt, a JSON report, the outcome picked out with jq:',
       command:
-        "<%= config.bin %> <%= command.id %> --alias-name alias/app --target-key-id arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --yes --output json | jq -r .outcome",
+        '<%= config.bin %> <%= command.id %> --alias-name alias/app --target-key-id "$NEW_KEY_ARN" --yes --output json | jq -r .outcome',
     },
   ]
 
@@ -80,8 +80,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }),
     output: Flags.option({
       options: OUTPUT_FORMATS,
-      summary: 'Print a machine report in this format instead of the human one.',
-      env: 'AWS_DEFAULT_OUTPUT',
+      summary: 'Print a machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT.',
     })(),
     debug: Flags.boolean({
       default: false,
@@ -93,6 +92,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     const flags = await this.parseFlags()
     validateAliasName(flags['alias-name'])
     const target = parseTargetKeyId(flags['target-key-id'])
+    const output = flags.output ?? outputFormatFromEnvironment()
     const settings = await resolveAwsSettings({
       region: flags.region,
       profile: flags.profile,
@@ -129,8 +129,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       )
 
       const {exitCode} = OUTCOMES[report.outcome]
-      process.stdout.write(flags.output ? renderMachine(report, flags.output) : renderHuman(report, colour))
-      if (flags.output && exitCode !== 0) process.stderr.write(`${report.summary}\n`)
+      process.stdout.write(output ? renderMachine(report, output) : renderHuman(report, colour))
+      if (output && exitCode !== 0) process.stderr.write(`${report.summary}\n`)
       process.exitCode = exitCode
     } finally {
       interrupt.release()
@@ -155,7 +155,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           : /^The following errors? occurred:$/.test(heading)
             ? reasons[0]
             : `${heading}: ${reasons[0]}`
-      ).replace(/\.$/, '')
+      )
+        .replace(/\.$/, '')
+        .replace(/\bflag (?!-)([a-z][\w-]*)/, 'flag --$1')
       throw new UsageError(`${firstLine}. See 'kms-rotate update-alias --help'.`)
     }
   }

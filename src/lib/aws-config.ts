@@ -1,6 +1,7 @@
 import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
 
 import {ConfigurationError, UsageError} from './errors.js'
+import {shown} from './identifiers.js'
 
 export interface AwsOptions {
   region?: string
@@ -41,7 +42,7 @@ function checkEndpoint(endpoint: string, source: string): string {
 
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
     throw new UsageError(
-      `${source} '${endpoint}' is not a URL with a scheme: write it as https://HOST[:PORT] or http://HOST[:PORT].`,
+      `${source} ${shown(endpoint)} is not an http:// or https:// URL: write it as https://HOST[:PORT].`,
     )
   }
 
@@ -81,7 +82,7 @@ export async function resolveAwsSettings(
   }
 
   if (!REGION_NAME.test(region.value)) {
-    throw new UsageError(`${region.source} '${region.value}' is not a Region name such as us-east-1.`)
+    throw new UsageError(`${region.source} ${shown(region.value)} is not a Region name such as us-east-1.`)
   }
 
   const endpoint = firstSet([

@@ -3,11 +3,26 @@ import Table from 'cli-table3'
 import {stringify as toYaml} from 'yaml'
 
 import type {CheckResult, CheckStatus} from './checks.js'
+import {UsageError} from './errors.js'
+import {shown} from './identifiers.js'
 import {OUTCOMES} from './outcomes.js'
 import type {KeySummary, RotationReport} from './report.js'
 
 export const OUTPUT_FORMATS = ['json', 'yaml', 'text', 'table'] as const
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number]
+
+/** The AWS CLI's default output format, when it names one of ours; empty counts as unset. */
+export function outputFormatFromEnvironment(env: NodeJS.ProcessEnv = process.env): OutputFormat | undefined {
+  const value = env.AWS_DEFAULT_OUTPUT
+  if (value === undefined || value === '') return undefined
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `AWS_DEFAULT_OUTPUT ${shown(value)} is not one of ${OUTPUT_FORMATS.join(', ')}: pass --output or change the variable.`,
+    )
+  }
+
+  return value as OutputFormat
+}
 
 /** Colour only on a terminal, and never when NO_COLOR is set to anything. */
 export function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): ChalkInstance {

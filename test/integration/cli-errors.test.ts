@@ -36,7 +36,12 @@ describe('usage errors exit 252 with one line, before any request is needed', ()
     {
       behaviour: 'a missing required flag',
       args: ['--alias-name', ALIAS],
-      mentions: 'target-key-id',
+      mentions: 'Missing required flag --target-key-id',
+    },
+    {
+      behaviour: 'an empty --region, which must not fall back on AWS_REGION',
+      args: ['--alias-name', ALIAS, '--target-key-id', target, '--region', ''],
+      mentions: '--region is empty',
     },
   ]
 
@@ -52,6 +57,39 @@ describe('usage errors exit 252 with one line, before any request is needed', ()
     expectOneLineWithoutStack(run.stderr)
     expect(run.stderr).toContain(mentions)
     expect(run.stdout).toBe('')
+  })
+})
+
+describe('command-line errors outside update-alias exit 252 with one line', () => {
+  it.each([
+    ['an unknown command', ['update-alia', '--alias-name', ALIAS], "command update-alia not found"],
+    ['an unknown top-level flag', ['--no-such-flag'], '--no-such-flag'],
+  ])('%s', async (_, args, mentions) => {
+    const run = await runCli(args)
+    expect(run.exitCode).toBe(252)
+    expectOneLineWithoutStack(run.stderr)
+    expect(run.stderr).toContain(mentions)
+    expect(run.stdout).toBe('')
+  })
+
+  it('an empty --endpoint-url, which must not fall back on the public endpoint', async () => {
+    const args = ['update-alias', '--alias-name', ALIAS, '--target-key-id', '1234abcd-12ab-34cd-56ef-1234567890ab']
+    const run = await runCli([...args, '--endpoint-url', '', '--yes'])
+    expect(run.exitCode).toBe(252)
+    expectOneLineWithoutStack(run.stderr)
+    expect(run.stderr).toContain('--endpoint-url is empty')
+  })
+
+  it('an AWS_DEFAULT_OUTPUT that is not a format, named as the variable', async () => {
+    const endpoint = await closedLoopbackUrl()
+    const env = {...cliEnvironment(), AWS_DEFAULT_OUTPUT: 'xml'}
+    const run = await runCli(
+      ['update-alias', '--alias-name', ALIAS, '--target-key-id', '1234abcd-12ab-34cd-56ef-1234567890ab', '--endpoint-url', endpoint],
+      env,
+    )
+    expect(run.exitCode).toBe(252)
+    expectOneLineWithoutStack(run.stderr)
+    expect(run.stderr).toContain("AWS_DEFAULT_OUTPUT 'xml'")
   })
 })
 

@@ -8,7 +8,13 @@ import {parse as parseYaml} from 'yaml'
 import {CHECK_IDS, CHECK_STATUSES} from '../../src/lib/checks.js'
 import {parseTargetKeyId} from '../../src/lib/identifiers.js'
 import {OUTCOME_NAMES, type Outcome} from '../../src/lib/outcomes.js'
-import {colourFor, renderHuman, renderMachine, renderPlan} from '../../src/lib/render.js'
+import {
+  colourFor,
+  outputFormatFromEnvironment,
+  renderHuman,
+  renderMachine,
+  renderPlan,
+} from '../../src/lib/render.js'
 import {UNKNOWN_KEY, type RotationReport} from '../../src/lib/report.js'
 import {rotateAlias, type RotationHooks, type RotationRequest} from '../../src/lib/rotate.js'
 import {
@@ -330,5 +336,21 @@ describe('renderPlan', () => {
     expect(text).toContain(TARGET_KEY_ID)
     expect(text).toMatch(/! current-key-enabled +the current key is Disabled/)
     expect(text).not.toContain('alias-not-reserved')
+  })
+})
+
+describe('outputFormatFromEnvironment', () => {
+  it('takes a format from AWS_DEFAULT_OUTPUT', () => {
+    expect(outputFormatFromEnvironment({AWS_DEFAULT_OUTPUT: 'yaml'})).toBe('yaml')
+  })
+
+  it.each([['unset', {}], ['empty', {AWS_DEFAULT_OUTPUT: ''}]])('gives no format when the variable is %s', (_, env) => {
+    expect(outputFormatFromEnvironment(env)).toBeUndefined()
+  })
+
+  it('rejects a value that is not a format, naming the variable, with exit 252', () => {
+    expect(() => outputFormatFromEnvironment({AWS_DEFAULT_OUTPUT: 'xml'})).toThrow(
+      expect.objectContaining({exitCode: 252, message: expect.stringContaining("AWS_DEFAULT_OUTPUT 'xml'")}),
+    )
   })
 })
