@@ -90,3 +90,50 @@ export async function closedLoopbackUrl(): Promise<string> {
 export function linesOf(text: string): string[] {
   return text.split('\n').filter((line) => line.trim() !== '')
 }
+
+/** Terminal output with its colour and cursor escape sequences taken out. */
+function withoutEscapes(screen: string): string {
+  return screen.replaceAll(/\u001B\[[0-9;?]*[A-Za-z]/g, '')
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`
+}
+
+/**
+ * `node bin/run.js ARGS` on a pseudo-terminal (util-linux `script`), as an operator at a shell
+ * would run it; stdout and stderr arrive mixed in `screen`, and in `text` without escape
+ * sequences. When the confirmation prompt shows,
+ * `answer` is typed, followed by Enter.
+ */
+export async function runOnTerminal(
+  args: string[],
+  answer: string | undefined,
+  env: NodeJS.ProcessEnv = cliEnvironment(),
+): Promise<{exitCode: number | null; screen: string; text: string}> {
+  const command = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args].map(shellQuote).join(' ')
+  const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+    cwd: REPO_ROOT,
+    env: {...env, TERM: 'xterm'},
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  let screen = ''
+  let answered = false
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    screen += chunk
+    if (answer !== undefined && !answered && withoutEscapes(screen).includes('? Move ')) {
+      answered = true
+      child.stdin.write(`${answer}\r`)
+    }
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+  try {
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', (code) => resolve(code))
+    })
+    return {exitCode, screen, text: withoutEscapes(screen)}
+  } finally {
+    clearTimeout(timer)
+  }
+}
