@@ -43,25 +43,20 @@ describe('update-alias on a terminal', () => {
     expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
   })
 
-  it('does not ask with --yes', async () => {
+  it.each([
+    ['--yes', 'moves the alias', 'targetKeyId'],
+    ['--dry-run', 'leaves the alias alone', 'currentKeyId'],
+  ] as const)('does not ask with %s, and %s', async (flag, _, expectedTarget) => {
     // given
     const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
 
     // when: no answer is ever typed, so a prompt would hang until the run is killed
-    const run = await runOnTerminal(updateAlias(given.target, '--yes'), undefined)
+    const run = await runOnTerminal(updateAlias(given.target, flag), undefined)
 
     // then
     expect(run.exitCode).toBe(0)
     expect(run.text).not.toContain('? Move ')
-    expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
-  })
-
-  it('does not ask for a dry run', async () => {
-    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
-    const run = await runOnTerminal(updateAlias(given.target, '--dry-run'), undefined)
-    expect(run.exitCode).toBe(0)
-    expect(run.text).not.toContain('? Move ')
-    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
+    expect(await kms.aliasTarget(ALIAS)).toBe(given[expectedTarget])
   })
 
   it('prints the report without colour when NO_COLOR is set', async () => {
