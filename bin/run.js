@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import {Errors, flush, run} from '@oclif/core'
 
+const argv = process.argv.slice(2)
+// `kms-rotate help COMMAND`, as AWS CLI users type it, means `kms-rotate COMMAND --help`.
+const args = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv
+
 try {
-  await run(process.argv.slice(2), import.meta.url)
+  await run(args, import.meta.url)
   await flush()
 } catch (error) {
   // Only errors from choosing a command reach here; each command reports its own.

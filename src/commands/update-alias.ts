@@ -1,4 +1,4 @@
-import {Command, Flags} from '@oclif/core'
+import {Command, Errors, Flags} from '@oclif/core'
 
 import {resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
@@ -72,6 +72,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       summary: 'Seconds to wait for the new target to show in ListAliases; 0 does not wait.',
       default: 120,
       min: 0,
+      max: 86_400,
     }),
     yes: Flags.boolean({
       default: false,
@@ -82,6 +83,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       options: OUTPUT_FORMATS,
       summary: 'Print a machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT.',
     })(),
+    help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
       default: false,
       summary: 'Show each API call and, on failure, the stack trace on stderr.',
@@ -105,8 +107,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     ])
     const client = createKmsClient(settings)
     const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
-    const kms = new KmsGateway(client, endpointOf(settings), debugLog)
-    const interrupt = interruptOnSigint()
+    const kms = new KmsGateway(client, {endpoint: endpointOf(settings), profile: settings.profile}, debugLog)
+    const interrupt = interruptOnSigint(flags['alias-name'])
     const colour = colourFor(process.stdout)
     const asks = !flags.yes && !flags['dry-run'] && canPrompt()
 
@@ -125,6 +127,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           ...pollProgress(flags['alias-name']),
           confirm: asks ? confirmOnTerminal(colourFor(process.stderr), interrupt.controller) : undefined,
           signal: interrupt.controller.signal,
+          onUpdateInFlight: interrupt.onUpdateInFlight,
         },
       )
 
@@ -144,6 +147,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       const {flags} = await this.parse(UpdateAlias)
       return flags
     } catch (error) {
+      // --help has been shown; oclif ends the run this way.
+      if (error instanceof Errors.ExitError) throw error
       // oclif may put the reason on a line of its own, under a heading such as 'Parsing --FLAG'.
       const [heading, ...reasons] = (error as Error).message
         .split('\n')
@@ -163,6 +168,11 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
   }
 
   async catch(error: Error): Promise<void> {
+    if (error instanceof Errors.ExitError) {
+      process.exitCode = error.oclif.exit
+      return
+    }
+
     const {message, exitCode} = describeFailure(error)
     process.stderr.write(`${message}\n`)
     if (this.argv.includes('--debug') && error.stack) process.stderr.write(`${error.stack}\n`)

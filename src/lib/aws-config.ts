@@ -16,9 +16,12 @@ export interface AwsSettings {
   profile: string | undefined
   /** undefined means the public KMS endpoint of the Region. */
   endpoint: string | undefined
+  /** How the SDK retries throttling and server errors. */
+  retryMode: string
 }
 
 const REGION_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/
+const RETRY_MODES = ['standard', 'adaptive', 'legacy']
 
 /** An environment variable set to the empty string counts as unset, as in the AWS CLI. */
 function fromEnvironment(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -32,7 +35,16 @@ function firstSet(candidates: Array<[string, string | undefined]>): {source: str
   return found && {source: found[0], value: found[1] as string}
 }
 
+/** A URL as messages show it: any user name and password in it left out. */
+export function withoutUserInfo(endpoint: string): string {
+  return endpoint.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')
+}
+
 function checkEndpoint(endpoint: string, source: string): string {
+  if (endpoint.trim() !== endpoint) {
+    throw new UsageError(`${source} ${shown(endpoint)} has white space around it: did you mean ${shown(endpoint.trim())}?`)
+  }
+
   let url: URL | undefined
   try {
     url = new URL(endpoint)
@@ -42,7 +54,8 @@ function checkEndpoint(endpoint: string, source: string): string {
 
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
     throw new UsageError(
-      `${source} ${shown(endpoint)} is not an http:// or https:// URL: write it as https://HOST[:PORT].`,
+      `${source} ${shown(withoutUserInfo(endpoint))} is not a valid http:// or https:// URL: ` +
+        'write it as https://HOST[:PORT].',
     )
   }
 
@@ -85,15 +98,38 @@ export async function resolveAwsSettings(
     throw new UsageError(`${region.source} ${shown(region.value)} is not a Region name such as us-east-1.`)
   }
 
+  const profileSection = configFile[profile ?? 'default'] ?? {}
+  const ignoreConfigured =
+    (fromEnvironment(env, 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ?? profileSection.ignore_configured_endpoint_urls)
+      ?.toLowerCase() === 'true'
+  const servicesSection = profileSection.services ? configFile[`services.${profileSection.services}`] : undefined
   const endpoint = firstSet([
     ['--endpoint-url', options.endpointUrl],
-    ['AWS_ENDPOINT_URL_KMS', fromEnvironment(env, 'AWS_ENDPOINT_URL_KMS')],
-    ['AWS_ENDPOINT_URL', fromEnvironment(env, 'AWS_ENDPOINT_URL')],
+    ...(ignoreConfigured
+      ? []
+      : ([
+          ['AWS_ENDPOINT_URL_KMS', fromEnvironment(env, 'AWS_ENDPOINT_URL_KMS')],
+          ['AWS_ENDPOINT_URL', fromEnvironment(env, 'AWS_ENDPOINT_URL')],
+          ['the kms endpoint_url of the services section', servicesSection?.['kms.endpoint_url']],
+          ['the endpoint_url of the profile', profileSection.endpoint_url],
+        ] as Array<[string, string | undefined]>)),
   ])
+
+  const retryMode = firstSet([
+    ['AWS_RETRY_MODE', fromEnvironment(env, 'AWS_RETRY_MODE')],
+    ['the retry_mode of the profile', profileSection.retry_mode],
+  ])
+  if (retryMode && !RETRY_MODES.includes(retryMode.value)) {
+    throw new ConfigurationError(
+      `${retryMode.source} ${shown(retryMode.value)} is not a retry mode: use ${RETRY_MODES.join(', ')}.`,
+    )
+  }
 
   return {
     region: region.value,
     profile,
     endpoint: endpoint && checkEndpoint(endpoint.value, endpoint.source),
+    // Adaptive mode slows down on throttling as well as retrying; it suits a tool that may run in bulk.
+    retryMode: retryMode?.value ?? 'adaptive',
   }
 }

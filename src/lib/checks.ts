@@ -213,12 +213,13 @@ function checkTargetCustomerManaged({targetKey}: PreflightFacts): CheckResult {
     : {id, status: 'pass', message: 'the target key is customer managed'}
 }
 
-function checkCurrentKeyEnabled({currentKey}: PreflightFacts): CheckResult {
+function checkCurrentKeyEnabled({currentKey, targetKey}: PreflightFacts): CheckResult {
   const id = 'current-key-enabled'
   if (!currentKey.found) return {id, status: 'skip', message: 'not checked: the alias has no known current key'}
-  return currentKey.key.KeyState === 'Enabled'
-    ? {id, status: 'pass', message: 'the current key is Enabled'}
-    : {id, status: 'warn', message: `the current key is ${describeState(currentKey.key)}; moving the alias away from it is the repair`}
+  if (currentKey.key.KeyState === 'Enabled') return {id, status: 'pass', message: 'the current key is Enabled'}
+  const staying = targetKey.found && targetKey.key.KeyId === currentKey.key.KeyId
+  const advice = staying ? 'and the alias stays on it' : 'moving the alias away from it is the repair'
+  return {id, status: 'warn', message: `the current key is ${describeState(currentKey.key)}; ${advice}`}
 }
 
 const EVALUATORS: Record<CheckId, (facts: PreflightFacts) => CheckResult> = {

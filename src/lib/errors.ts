@@ -1,12 +1,26 @@
 import {EXIT} from './outcomes.js'
 
+const INVISIBLE_OR_LINE_BREAKING = /[\p{Cc}\p{Cf}\u2028\u2029]/gu
+const NAMED_ESCAPES: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+/**
+ * Text from users and servers with control, format and line-separator characters written as
+ * escapes, so that a message stays on one line and cannot steer the terminal.
+ */
+export function escapeControlCharacters(text: string): string {
+  return text.replaceAll(INVISIBLE_OR_LINE_BREAKING, (character) => {
+    const codePoint = character.codePointAt(0) ?? 0
+    return NAMED_ESCAPES[character] ?? `\\u${codePoint.toString(16).padStart(4, '0')}`
+  })
+}
+
 /** An error that ends the run with one line on stderr and a documented exit code. */
 export class KmsRotateError extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
   ) {
-    super(message)
+    super(escapeControlCharacters(message))
     this.name = new.target.name
   }
 }
@@ -31,9 +45,10 @@ export class ServiceError extends KmsRotateError {
   constructor(
     readonly code: string,
     readonly operation: string,
-    readonly detail: string,
+    public detail: string,
     readonly httpStatusCode?: number,
   ) {
     super(`An error occurred (${code}) when calling the ${operation} operation: ${detail}`, EXIT.service)
+    this.detail = escapeControlCharacters(detail)
   }
 }

@@ -1,4 +1,4 @@
-import {UsageError} from './errors.js'
+import {escapeControlCharacters, UsageError} from './errors.js'
 
 /** KMS limits an alias name to 256 characters, `alias/` included. */
 export const ALIAS_NAME_MAX_LENGTH = 256
@@ -28,11 +28,7 @@ export interface TargetKeyReference {
 
 /** A value as error messages quote it: control characters escaped, so a message stays one line. */
 export function shown(value: string): string {
-  const escaped = value.replaceAll(/\p{Cc}/gu, (character) => {
-    const named: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
-    return named[character] ?? `\\u${(character.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`
-  })
-  return `'${escaped}'`
+  return `'${escapeControlCharacters(value)}'`
 }
 
 /** Spaces around a pasted value are a common slip; say so rather than report a bad character. */
@@ -45,7 +41,7 @@ function rejectSurroundingSpace(flag: string, value: string): void {
 function describeCharacter(character: string): string {
   if (character === ' ') return 'a space'
   const codePoint = `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
-  if (/\p{Cc}/u.test(character)) return `the control character ${codePoint}`
+  if (/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(character)) return `the invisible character ${codePoint}`
   return /[\u0021-\u007e]/.test(character) ? `'${character}'` : `'${character}' (${codePoint})`
 }
 
@@ -142,7 +138,7 @@ export function parseTargetKeyId(given: string): TargetKeyReference {
   if (!arnParts) {
     const hint = /^mrk-/i.test(given)
       ? "a multi-Region key id is 'mrk-' and 32 hexadecimal digits"
-      : 'expected a key id (1234abcd-12ab-34cd-56ef-1234567890ab), mrk-… or arn:aws:kms:REGION:ACCOUNT:key/ID'
+      : 'expected a key id (1234abcd-12ab-34cd-56ef-1234567890ab), mrk-ID or arn:aws:kms:REGION:ACCOUNT:key/ID'
     throw new UsageError(`${flag} ${shown(given)} is not a key id or key ARN: ${hint}.`)
   }
 

@@ -12,7 +12,7 @@ import {
 import {defaultProvider} from '@aws-sdk/credential-provider-node'
 import {NodeHttpHandler} from '@smithy/node-http-handler'
 
-import type {AwsSettings} from './aws-config.js'
+import {withoutUserInfo, type AwsSettings} from './aws-config.js'
 import {ConfigurationError, KmsRotateError, ServiceError} from './errors.js'
 import {EXIT} from './outcomes.js'
 
@@ -38,21 +38,24 @@ export function createKmsClient(settings: AwsSettings): KMSClient {
   return new KMSClient({
     region: settings.region,
     endpoint: settings.endpoint,
+    profile: settings.profile,
     credentials: defaultProvider({profile: settings.profile, logger}),
     logger,
     // Throttling and 5xx answers are retried here, so the visibility poll never retries them again.
-    retryMode: process.env.AWS_RETRY_MODE || 'adaptive',
+    retryMode: settings.retryMode,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: DEFAULT_TIMEOUT_MS,
-      requestTimeout: DEFAULT_TIMEOUT_MS,
+      // An answer that stops arriving for this long ends the call, like the AWS CLI's read timeout.
+      socketTimeout: DEFAULT_TIMEOUT_MS,
       httpAgent: new HttpAgent({keepAlive: true}),
       httpsAgent: new HttpsAgent({keepAlive: true}),
+      logger,
     }),
   })
 }
 
 export function endpointOf(settings: AwsSettings): string {
-  if (settings.endpoint) return settings.endpoint
+  if (settings.endpoint) return withoutUserInfo(settings.endpoint)
   const suffix = settings.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
   return `https://kms.${settings.region}.${suffix}`
 }
@@ -75,16 +78,29 @@ function firstLine(text: string): string {
   return text.split('\n')[0].trim()
 }
 
+/** Where calls go and as whom, for messages about them. */
+export interface CallTarget {
+  endpoint: string
+  profile?: string
+}
+
 /** Turns what the SDK threw into an error with our exit code and a one-line message. */
-export function toKmsRotateError(error: unknown, operation: string, endpoint: string): Error {
+export function toKmsRotateError(error: unknown, operation: string, {endpoint, profile}: CallTarget): Error {
   if (error instanceof KmsRotateError || !(error instanceof Error)) return error as Error
   const sdkError = error as SdkError
 
   if (sdkError.name === 'CredentialsProviderError') {
-    const detail = GENERIC_CREDENTIALS_MESSAGE.test(sdkError.message)
-      ? 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run "aws configure"'
-      : firstLine(sdkError.message)
-    return new ConfigurationError(`Unable to locate credentials: ${detail}.`)
+    if (!GENERIC_CREDENTIALS_MESSAGE.test(sdkError.message)) {
+      return new ConfigurationError(`Unable to locate credentials: ${firstLine(sdkError.message)}.`)
+    }
+
+    return new ConfigurationError(
+      profile === undefined
+        ? 'Unable to locate credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, ' +
+            'or run "aws configure".'
+        : `Unable to locate credentials for profile ${profile}: check its keys, credential_process, ` +
+            'sso_session or role_arn, and whether their commands and files work.',
+    )
   }
 
   const status = sdkError.$metadata?.httpStatusCode
@@ -129,7 +145,7 @@ export class KmsGateway {
 
   constructor(
     private readonly kms: Pick<KMSClient, 'send'>,
-    private readonly endpoint: string,
+    private readonly target: CallTarget,
     /** Receives one line per call; it never sees credentials or signatures. */
     private readonly log?: (line: string) => void,
   ) {}
@@ -143,7 +159,7 @@ export class KmsGateway {
       return output
     } catch (error) {
       this.logCall(operation, startedAt, (error as SdkError).$metadata, (error as Error).name)
-      throw toKmsRotateError(error, operation, this.endpoint)
+      throw toKmsRotateError(error, operation, this.target)
     }
   }
 
@@ -151,7 +167,7 @@ export class KmsGateway {
     if (!this.log) return
     const fields = [
       operation,
-      this.endpoint,
+      this.target.endpoint,
       `status=${metadata?.httpStatusCode ?? '-'}`,
       `requestId=${metadata?.requestId ?? '-'}`,
       `retries=${Math.max((metadata?.attempts ?? 1) - 1, 0)}`,

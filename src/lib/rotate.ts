@@ -22,6 +22,8 @@ export interface RotationRequest {
 export interface RotationHooks {
   /** Asked once every check has passed, before UpdateAlias; absent means do not ask. */
   confirm?: (plan: RotationReport) => Promise<boolean>
+  /** Called with true as UpdateAlias goes out, and with false once it has an answer or failed. */
+  onUpdateInFlight?: (inFlight: boolean) => void
   onWaitStart?: () => void
   onPoll?: (poll: number) => void
   onWaitEnd?: (seen: boolean) => void
@@ -190,7 +192,7 @@ export async function rotateAlias(
     if (hooks.confirm && !(await hooks.confirm(finish('planned')))) return finish('declined')
     signal?.throwIfAborted()
 
-    await sendUpdate(kms, report, request.target.given)
+    await sendUpdate(kms, report, request.target.given, hooks)
     if (request.waitTimeoutSeconds === 0) return finish('submitted')
 
     hooks.onWaitStart?.()
@@ -221,8 +223,14 @@ export async function rotateAlias(
  * UpdateAlias is deliberately not given the abort signal: once the request is on the wire,
  * waiting for its answer is the only way to know whether the alias moved.
  */
-async function sendUpdate(kms: KmsGateway, report: RotationReport, targetKeyId: string): Promise<void> {
+async function sendUpdate(
+  kms: KmsGateway,
+  report: RotationReport,
+  targetKeyId: string,
+  hooks: Pick<RotationHooks, 'onUpdateInFlight'>,
+): Promise<void> {
   report.updateSent = true
+  hooks.onUpdateInFlight?.(true)
   try {
     await kms.updateAlias(report.alias, targetKeyId)
   } catch (error) {
@@ -237,5 +245,7 @@ async function sendUpdate(kms: KmsGateway, report: RotationReport, targetKeyId: 
     }
 
     throw error
+  } finally {
+    hooks.onUpdateInFlight?.(false)
   }
 }

@@ -59,10 +59,50 @@ export function pollProgress(aliasName: string): Pick<RotationHooks, 'onWaitStar
   }
 }
 
-/** The first Ctrl-C aborts the run so that it can report; a second one ends the process. */
-export function interruptOnSigint(): {controller: AbortController; release: () => void} {
+export interface Interrupt {
+  controller: AbortController
+  /** Told when UpdateAlias goes out and when its answer is back. */
+  onUpdateInFlight: (inFlight: boolean) => void
+  release: () => void
+}
+
+/**
+ * The first Ctrl-C aborts the run so that it can still report. While UpdateAlias is in flight
+ * the run waits for KMS's answer, and says so; a second Ctrl-C stops at once, saying what that
+ * leaves unknown.
+ */
+export function interruptOnSigint(aliasName: string): Interrupt {
   const controller = new AbortController()
-  const onSigint = () => controller.abort(new Error('interrupted'))
-  process.once('SIGINT', onSigint)
-  return {controller, release: () => process.removeListener('SIGINT', onSigint)}
+  let updateInFlight = false
+  const onSigint = () => {
+    if (!controller.signal.aborted) {
+      controller.abort(new Error('interrupted'))
+      if (updateInFlight) {
+        process.stderr.write(
+          `Waiting for KMS to answer UpdateAlias, so that the report can say where ${aliasName} points; ` +
+            'press Ctrl-C again to stop now.\n',
+        )
+      }
+
+      return
+    }
+
+    process.stderr.write(
+      updateInFlight
+        ? `Stopped before KMS answered UpdateAlias: ${aliasName} may or may not have moved; ` +
+            'run the command again to see where it points.\n'
+        : 'Stopped.\n',
+    )
+    // A second Ctrl-C asks for an immediate stop; there is nothing left to report.
+    process.exit(130)
+  }
+
+  process.on('SIGINT', onSigint)
+  return {
+    controller,
+    onUpdateInFlight(inFlight) {
+      updateInFlight = inFlight
+    },
+    release: () => process.removeListener('SIGINT', onSigint),
+  }
 }

@@ -160,3 +160,18 @@ describe('an endpoint that refuses connections', () => {
     expect(run.stdout).toBe('')
   })
 })
+
+describe('help', () => {
+  it.each([
+    [['update-alias', '--help']],
+    [['update-alias', '-h']],
+    [['help', 'update-alias']],
+  ])('%j prints the help with both tables on stdout and exits 0', async (args) => {
+    const run = await runCli(args)
+    expect(run.exitCode).toBe(0)
+    expect(run.stdout).toContain('USAGE')
+    expect(run.stdout).toContain('key-usage-match')
+    expect(run.stdout).toMatch(/^ {2}252 +invalid command line or input$/m)
+    expect(run.stderr).toBe('')
+  })
+})

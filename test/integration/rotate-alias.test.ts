@@ -21,7 +21,7 @@ import {
 } from '../support/scenarios.js'
 
 const {motoUrl, kms} = useMoto()
-const settings: AwsSettings = {region: TEST_REGION, profile: undefined, endpoint: motoUrl}
+const settings: AwsSettings = {region: TEST_REGION, profile: undefined, endpoint: motoUrl, retryMode: 'adaptive'}
 
 beforeAll(() => {
   // The client under test finds its credentials the way the CLI does: in the environment.
@@ -33,7 +33,7 @@ beforeAll(() => {
 async function rotate(target: string, options: Partial<Omit<RotationRequest, 'target'>> = {}) {
   const client = createKmsClient(settings)
   try {
-    return await rotateAlias(new KmsGateway(client, endpointOf(settings)), {
+    return await rotateAlias(new KmsGateway(client, {endpoint: endpointOf(settings)}), {
       aliasName: ALIAS,
       target: parseTargetKeyId(target),
       region: TEST_REGION,

@@ -1,5 +1,5 @@
 /** Runs the built CLI as a child process, with an environment that holds nothing of the caller's. */
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -58,8 +58,14 @@ export interface CliResult {
   stderr: string
 }
 
-/** `node bin/run.js ARGS`, stdout and stderr captured (so neither is a terminal). */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = cliEnvironment()): Promise<CliResult> {
+export interface StartedCli {
+  child: ChildProcess
+  stderrSoFar: () => string
+  finished: Promise<CliResult>
+}
+
+/** Starts `node bin/run.js ARGS` with stdout and stderr captured, for tests that signal it. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = cliEnvironment()): StartedCli {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), ...args], {
     cwd: REPO_ROOT,
     env,
@@ -67,18 +73,19 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = cliEnviron
   })
   let stdout = ''
   let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
-  try {
-    const exitCode = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('close', (code) => resolve(code))
-    })
-    return {exitCode, stdout, stderr}
-  } finally {
-    clearTimeout(timer)
-  }
+  const finished = new Promise<CliResult>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (exitCode) => resolve({exitCode, stdout, stderr}))
+  }).finally(() => clearTimeout(timer))
+  return {child, stderrSoFar: () => stderr, finished}
+}
+
+/** `node bin/run.js ARGS`, stdout and stderr captured (so neither is a terminal). */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = cliEnvironment()): Promise<CliResult> {
+  return startCli(args, env).finished
 }
 
 /** An http URL on 127.0.0.1 where nothing listens, so every connection is refused. */

@@ -53,7 +53,7 @@ export function newGateway(): KmsGateway {
     region: REGION,
     credentials: {accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'fake-secret-access-key'},
   })
-  return new KmsGateway(client, ENDPOINT)
+  return new KmsGateway(client, {endpoint: ENDPOINT})
 }
 
 /** DescribeKey answers for the alias and for the target, each looked up by the text sent. */

@@ -82,7 +82,7 @@ describe('resolveAwsSettings: Region', () => {
 
   it('falls back on the default profile\'s region', async () => {
     const settings = await resolveAwsSettings({})
-    expect(settings).toEqual({region: 'eu-central-1', profile: undefined, endpoint: undefined})
+    expect(settings).toEqual({region: 'eu-central-1', profile: undefined, endpoint: undefined, retryMode: 'adaptive'})
   })
 
   it('reads the region of the profile named by the flag', async () => {
@@ -230,4 +230,88 @@ describe('resolveAwsSettings: endpoint', () => {
       expect((error as UsageError).message).toContain(named)
     },
   )
+})
+
+describe('resolveAwsSettings: endpoint from the config file', () => {
+  const ENDPOINT_CONFIG = `[default]
+region = us-east-1
+
+[profile global]
+region = us-east-1
+endpoint_url = http://127.0.0.1:4001
+
+[profile per-service]
+region = us-east-1
+endpoint_url = http://127.0.0.1:4001
+services = local
+
+[profile ignoring]
+region = us-east-1
+endpoint_url = http://127.0.0.1:4001
+ignore_configured_endpoint_urls = true
+
+[services local]
+kms =
+  endpoint_url = http://127.0.0.1:4002
+`
+
+  it('reads the profile\'s endpoint_url', async () => {
+    givenAwsFiles(ENDPOINT_CONFIG)
+    expect((await resolveAwsSettings({profile: 'global'})).endpoint).toBe('http://127.0.0.1:4001')
+  })
+
+  it('prefers the kms entry of the profile\'s services section', async () => {
+    givenAwsFiles(ENDPOINT_CONFIG)
+    expect((await resolveAwsSettings({profile: 'per-service'})).endpoint).toBe('http://127.0.0.1:4002')
+  })
+
+  it('prefers AWS_ENDPOINT_URL over the config file', async () => {
+    givenAwsFiles(ENDPOINT_CONFIG)
+    givenEnv({AWS_ENDPOINT_URL: 'http://127.0.0.1:4003'})
+    expect((await resolveAwsSettings({profile: 'per-service'})).endpoint).toBe('http://127.0.0.1:4003')
+  })
+
+  it('ignores configured endpoints when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true, but not the flag', async () => {
+    givenAwsFiles(ENDPOINT_CONFIG)
+    givenEnv({AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true', AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:4003'})
+    expect((await resolveAwsSettings({profile: 'global'})).endpoint).toBeUndefined()
+    const flagged = await resolveAwsSettings({profile: 'global', endpointUrl: 'http://127.0.0.1:4004'})
+    expect(flagged.endpoint).toBe('http://127.0.0.1:4004')
+  })
+
+  it('ignores configured endpoints when the profile says so', async () => {
+    givenAwsFiles(ENDPOINT_CONFIG)
+    expect((await resolveAwsSettings({profile: 'ignoring'})).endpoint).toBeUndefined()
+  })
+
+  it('rejects an endpoint with white space around it', async () => {
+    const error = await errorFrom({endpointUrl: ' http://127.0.0.1:4001'})
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).message).toContain('white space around it')
+  })
+
+  it('leaves user name and password out of the message about a bad endpoint', async () => {
+    const error = await errorFrom({endpointUrl: 'http://ops:hunter2@127.0.0.1:99999'})
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).message).not.toContain('hunter2')
+  })
+})
+
+describe('resolveAwsSettings: retry mode', () => {
+  it('is adaptive unless configured', async () => {
+    expect((await resolveAwsSettings({region: 'us-east-1'})).retryMode).toBe('adaptive')
+  })
+
+  it('takes AWS_RETRY_MODE', async () => {
+    givenEnv({AWS_RETRY_MODE: 'standard'})
+    expect((await resolveAwsSettings({region: 'us-east-1'})).retryMode).toBe('standard')
+  })
+
+  it('rejects an unknown retry mode as a configuration error, exit 253', async () => {
+    givenEnv({AWS_RETRY_MODE: 'bogus'})
+    const error = await errorFrom({region: 'us-east-1'})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect((error as ConfigurationError).message).toContain("AWS_RETRY_MODE 'bogus'")
+  })
 })

@@ -22,7 +22,7 @@ beforeEach(() => {
 describe('toKmsRotateError', () => {
   it('keeps the code and message of a KMS error answer, in the AWS CLI format, exit 254', () => {
     const answer = serviceException('KMSInvalidStateException', 'key is pending')
-    const error = toKmsRotateError(answer, 'UpdateAlias', ENDPOINT)
+    const error = toKmsRotateError(answer, 'UpdateAlias', {endpoint: ENDPOINT})
     expect(error).toBeInstanceOf(ServiceError)
     expect((error as ServiceError).exitCode).toBe(EXIT.service)
     expect(error.message).toBe(
@@ -34,7 +34,7 @@ describe('toKmsRotateError', () => {
     const missing = Object.assign(new Error('Could not load credentials from any providers'), {
       name: 'CredentialsProviderError',
     })
-    const error = toKmsRotateError(missing, 'DescribeKey', ENDPOINT)
+    const error = toKmsRotateError(missing, 'DescribeKey', {endpoint: ENDPOINT})
     expect(error).toBeInstanceOf(ConfigurationError)
     expect((error as ConfigurationError).exitCode).toBe(253)
     expect(error.message).toContain('Unable to locate credentials')
@@ -45,13 +45,32 @@ describe('toKmsRotateError', () => {
     const failed = Object.assign(new Error('Profile p2 credential_process exited with code 1\nmore'), {
       name: 'CredentialsProviderError',
     })
-    const error = toKmsRotateError(failed, 'DescribeKey', ENDPOINT)
+    const error = toKmsRotateError(failed, 'DescribeKey', {endpoint: ENDPOINT})
     expect((error as ConfigurationError).exitCode).toBe(253)
     expect(error.message).toBe('Unable to locate credentials: Profile p2 credential_process exited with code 1.')
   })
 
+  it('points at the named profile when the whole credential chain came up empty', () => {
+    const missing = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    })
+    const error = toKmsRotateError(missing, 'DescribeKey', {endpoint: ENDPOINT, profile: 'broken'})
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect(error.message).toContain('Unable to locate credentials for profile broken')
+    expect(error.message).not.toContain('pass --profile')
+  })
+
+  it('escapes control characters in a message from the server, keeping it on one line', () => {
+    const answer = serviceException('AccessDeniedException', 'denied\n\u001b[31mred')
+    const error = toKmsRotateError(answer, 'UpdateAlias', {endpoint: ENDPOINT})
+    expect(error.message).toBe(
+      'An error occurred (AccessDeniedException) when calling the UpdateAlias operation: denied\\n\\u001b[31mred',
+    )
+    expect((error as ServiceError).detail).toBe('denied\\n\\u001b[31mred')
+  })
+
   it('turns a refused connection into exit 255 naming the endpoint and the operation', () => {
-    const error = toKmsRotateError(connectionRefused(), 'ListAliases', ENDPOINT)
+    const error = toKmsRotateError(connectionRefused(), 'ListAliases', {endpoint: ENDPOINT})
     expect(error).toBeInstanceOf(KmsRotateError)
     expect(error).not.toBeInstanceOf(ServiceError)
     expect((error as KmsRotateError).exitCode).toBe(255)
@@ -65,7 +84,7 @@ describe('toKmsRotateError', () => {
     const timeout = Object.assign(new Error('the request socket timed out after 60000 ms of inactivity'), {
       name: 'TimeoutError',
     })
-    const error = toKmsRotateError(timeout, 'DescribeKey', ENDPOINT)
+    const error = toKmsRotateError(timeout, 'DescribeKey', {endpoint: ENDPOINT})
     expect((error as KmsRotateError).exitCode).toBe(255)
     expect(error.message).toBe(`Read timeout on endpoint URL: "${ENDPOINT}" (DescribeKey).`)
   })
@@ -75,14 +94,14 @@ describe('toKmsRotateError', () => {
       new Error('the request socket did not establish a connection with the server within 60000 ms.'),
       {name: 'TimeoutError'},
     )
-    const error = toKmsRotateError(timeout, 'DescribeKey', ENDPOINT)
+    const error = toKmsRotateError(timeout, 'DescribeKey', {endpoint: ENDPOINT})
     expect((error as KmsRotateError).exitCode).toBe(255)
     expect(error.message).toBe(`Connect timeout on endpoint URL: "${ENDPOINT}" (DescribeKey).`)
   })
 
   it('says a reset connection closed, not that it timed out, though the SDK names it TimeoutError', () => {
     const reset = Object.assign(new Error('socket hang up'), {name: 'TimeoutError', code: 'ECONNRESET'})
-    const error = toKmsRotateError(reset, 'UpdateAlias', ENDPOINT)
+    const error = toKmsRotateError(reset, 'UpdateAlias', {endpoint: ENDPOINT})
     expect((error as KmsRotateError).exitCode).toBe(255)
     expect(error.message).toBe(`The connection to "${ENDPOINT}" closed before UpdateAlias was answered.`)
   })
@@ -92,7 +111,7 @@ describe('toKmsRotateError', () => {
     const unreadable = Object.assign(new SyntaxError('Unexpected token \'<\'\n  Deserialization error: ...'), {
       $metadata: {httpStatusCode: 502},
     })
-    const error = toKmsRotateError(unreadable, 'DescribeKey', ENDPOINT)
+    const error = toKmsRotateError(unreadable, 'DescribeKey', {endpoint: ENDPOINT})
     expect(error).toBeInstanceOf(ServiceError)
     expect((error as ServiceError).exitCode).toBe(254)
     expect(error.message).toBe(
@@ -102,14 +121,14 @@ describe('toKmsRotateError', () => {
 
   it('turns a certificate failure into an SSL validation error, exit 255', () => {
     const tls = Object.assign(new Error('self-signed certificate'), {code: 'DEPTH_ZERO_SELF_SIGNED_CERT'})
-    const error = toKmsRotateError(tls, 'DescribeKey', ENDPOINT)
+    const error = toKmsRotateError(tls, 'DescribeKey', {endpoint: ENDPOINT})
     expect((error as KmsRotateError).exitCode).toBe(255)
     expect(error.message).toContain(`SSL validation failed for ${ENDPOINT}`)
   })
 
   it('passes an abort through unchanged', () => {
     const abort = Object.assign(new Error('The operation was aborted'), {name: 'AbortError'})
-    expect(toKmsRotateError(abort, 'ListAliases', ENDPOINT)).toBe(abort)
+    expect(toKmsRotateError(abort, 'ListAliases', {endpoint: ENDPOINT})).toBe(abort)
   })
 })
 
@@ -118,8 +137,9 @@ describe('endpointOf', () => {
     ['us-east-1', undefined, 'https://kms.us-east-1.amazonaws.com'],
     ['cn-north-1', undefined, 'https://kms.cn-north-1.amazonaws.com.cn'],
     ['us-east-1', 'http://localhost:4566', 'http://localhost:4566'],
+    ['us-east-1', 'https://ops:hunter2@kms.example.com', 'https://kms.example.com'],
   ])('names the endpoint requests go to (%s, %s)', (region, endpoint, expected) => {
-    expect(endpointOf({region, profile: undefined, endpoint})).toBe(expected)
+    expect(endpointOf({region, profile: undefined, endpoint, retryMode: 'adaptive'})).toBe(expected)
   })
 })
 
@@ -154,7 +174,7 @@ describe('KmsGateway', () => {
       region: REGION,
       credentials: {accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'fake-secret-access-key'},
     })
-    const kms = new KmsGateway(client, ENDPOINT, (line) => lines.push(line))
+    const kms = new KmsGateway(client, {endpoint: ENDPOINT}, (line) => lines.push(line))
     // when a call is made
     await kms.describeKey(TARGET_KEY_ID)
     // then one line tells what happened and nothing secret

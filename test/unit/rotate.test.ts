@@ -205,6 +205,22 @@ describe('rotateAlias outcomes', () => {
     expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
   })
 
+  it('tells the caller while UpdateAlias is in flight, and when its answer is back', async () => {
+    // given
+    givenKeys()
+    const inFlight: boolean[] = []
+    kmsMock.on(UpdateAliasCommand).callsFake(async () => {
+      inFlight.push(true === inFlight.at(-1))
+      return {}
+    })
+    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    // when
+    const report = await rotate({}, {onUpdateInFlight: (flag) => inFlight.push(flag)})
+    // then: true before the call went out (seen from inside it), false after the answer
+    expect(report.outcome).toBe('rotated')
+    expect(inFlight).toEqual([true, true, false])
+  })
+
   it('is declined without UpdateAlias when the confirm hook says no', async () => {
     // given a prompt that is answered no
     givenKeys()
