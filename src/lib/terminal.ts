@@ -21,11 +21,8 @@ export function confirmOnTerminal(colour: ChalkInstance, interrupt: AbortControl
         {output: process.stderr},
       )
     } catch (error) {
-      if (error instanceof Error && error.name === 'ExitPromptError') {
-        interrupt.abort(error)
-        throw error
-      }
-
+      // Ctrl-C at the prompt: the run reports as interrupted, before anything was sent.
+      if (error instanceof Error && error.name === 'ExitPromptError') interrupt.abort(error)
       throw error
     }
   }
