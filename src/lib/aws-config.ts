@@ -1,7 +1,6 @@
 import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
 
-import {ConfigurationError, UsageError} from './errors.js'
-import {shown} from './identifiers.js'
+import {ConfigurationError, shown, UsageError} from './errors.js'
 
 export interface AwsOptions {
   region?: string

@@ -1,6 +1,6 @@
 import type {KeyMetadata} from '@aws-sdk/client-kms'
 
-import {isReservedAliasName, partitionOf, RESERVED_ALIAS_PREFIX, type TargetKeyReference} from './identifiers.js'
+import {isReservedAliasName, placeDifferences, RESERVED_ALIAS_PREFIX, type TargetKeyReference} from './identifiers.js'
 
 /**
  * The preflight checks, in the order they are reported, each with the condition that fails it.
@@ -120,14 +120,7 @@ function checkSameAccountRegion({target, currentKey, region}: PreflightFacts): C
     return {id, status: 'pass', message: 'the target is a key id, so it is looked up in the alias\'s account and Region'}
   }
 
-  const differences: string[] = []
-  if (target.arn.partition !== partitionOf(region)) {
-    differences.push(`partition ${target.arn.partition}, not ${partitionOf(region)}`)
-  }
-
-  if (target.arn.region !== region) {
-    differences.push(`Region ${target.arn.region}, not ${region}`)
-  }
+  const differences = placeDifferences(target.arn, region)
 
   const aliasAccount = currentKey.found ? currentKey.key.AWSAccountId : undefined
   if (aliasAccount && target.arn.account !== aliasAccount) {

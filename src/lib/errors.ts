@@ -14,6 +14,11 @@ export function escapeControlCharacters(text: string): string {
   })
 }
 
+/** A value as error messages quote it: escaped, so that the message stays one line. */
+export function shown(value: string): string {
+  return `'${escapeControlCharacters(value)}'`
+}
+
 /** An error that ends the run with one line on stderr and a documented exit code. */
 export class KmsRotateError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-import {escapeControlCharacters, UsageError} from './errors.js'
+import {shown, UsageError} from './errors.js'
 
 /** KMS limits an alias name to 256 characters, `alias/` included. */
 export const ALIAS_NAME_MAX_LENGTH = 256
@@ -24,11 +24,6 @@ export interface KeyArn {
 export interface TargetKeyReference {
   given: string
   arn?: KeyArn
-}
-
-/** A value as error messages quote it: control characters escaped, so a message stays one line. */
-export function shown(value: string): string {
-  return `'${escapeControlCharacters(value)}'`
 }
 
 /** Spaces around a pasted value are a common slip; say so rather than report a bad character. */
@@ -107,6 +102,14 @@ export function partitionOf(region: string): string {
     ['eusc-', 'aws-eusc'],
   ]
   return prefixes.find(([prefix]) => region.startsWith(prefix))?.[1] ?? 'aws'
+}
+
+/** How a key ARN lies outside `region` (its partition, its Region); empty when it does not. */
+export function placeDifferences(arn: KeyArn, region: string): string[] {
+  const differences: string[] = []
+  if (arn.partition !== partitionOf(region)) differences.push(`partition ${arn.partition}, not ${partitionOf(region)}`)
+  if (arn.region !== region) differences.push(`Region ${arn.region}, not ${region}`)
+  return differences
 }
 
 export function isReservedAliasName(aliasName: string): boolean {

@@ -3,8 +3,7 @@ import Table from 'cli-table3'
 import {stringify as toYaml} from 'yaml'
 
 import type {CheckResult, CheckStatus} from './checks.js'
-import {UsageError} from './errors.js'
-import {shown} from './identifiers.js'
+import {shown, UsageError} from './errors.js'
 import {OUTCOMES} from './outcomes.js'
 import type {KeySummary, RotationReport} from './report.js'
 

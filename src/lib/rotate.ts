@@ -3,7 +3,7 @@ import pRetry from 'p-retry'
 
 import {runChecks, type KeyLookup, type PreflightFacts} from './checks.js'
 import {KmsRotateError, ServiceError} from './errors.js'
-import {isReservedAliasName, partitionOf, type TargetKeyReference} from './identifiers.js'
+import {isReservedAliasName, placeDifferences, type TargetKeyReference} from './identifiers.js'
 import type {KmsGateway} from './kms.js'
 import {EXIT, type Outcome} from './outcomes.js'
 import {describeOutcome, summarizeKey, UNKNOWN_KEY, type RotationReport, type Verification} from './report.js'
@@ -60,13 +60,15 @@ async function lookUpKeys(kms: KmsGateway, request: RotationRequest, signal?: Ab
     : lookUp(() => kms.describeKey(aliasName, signal))
 
   // A key in another Region is not found from here; the ARN alone says it is the wrong one.
-  const elsewhere =
-    target.arn && (target.arn.region !== region || target.arn.partition !== partitionOf(region))
-      ? `${target.arn.partition}:${target.arn.region}`
-      : undefined
-  const targetKey: Promise<KeyLookup> = elsewhere
-    ? Promise.resolve({found: false, reason: 'not-looked-up', message: `not looked up: the ARN names ${elsewhere}`})
-    : lookUp(() => kms.describeKey(target.given, signal))
+  const elsewhere = target.arn ? placeDifferences(target.arn, region) : []
+  const targetKey: Promise<KeyLookup> =
+    elsewhere.length > 0
+      ? Promise.resolve({
+          found: false,
+          reason: 'not-looked-up',
+          message: `not looked up: the ARN names ${elsewhere.join(' and ')}`,
+        })
+      : lookUp(() => kms.describeKey(target.given, signal))
 
   const [current, next] = await Promise.allSettled([currentKey, targetKey])
   if (current.status === 'rejected') throw current.reason
