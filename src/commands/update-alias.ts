@@ -8,6 +8,9 @@ import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
 import {colourFor, OUTPUT_FORMATS, outputFormatFromEnvironment, renderHuman, renderMachine} from '../lib/render.js'
 import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress} from '../lib/terminal.js'
 
+/** The help section for the options that work as in `aws kms update-alias`. */
+const AWS_CLI = 'AWS CLI'
+
 function helpTable(rows: string[][]): string {
   const width = Math.max(...rows.map((row) => row[0].length))
   return rows.map(([first, ...rest]) => `  ${first.padEnd(width)}  ${rest.join('  ')}`).join('\n')
@@ -53,12 +56,15 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }),
     region: Flags.string({
       summary: 'The Region; else AWS_REGION, AWS_DEFAULT_REGION, then the profile.',
+      helpGroup: AWS_CLI,
     }),
     profile: Flags.string({
       summary: 'A named profile from ~/.aws/config or ~/.aws/credentials; else AWS_PROFILE.',
+      helpGroup: AWS_CLI,
     }),
     'endpoint-url': Flags.string({
       summary: 'Send requests to this URL; else AWS_ENDPOINT_URL_KMS, then AWS_ENDPOINT_URL.',
+      helpGroup: AWS_CLI,
     }),
     'dry-run': Flags.boolean({
       default: false,
@@ -82,12 +88,83 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     output: Flags.option({
       options: OUTPUT_FORMATS,
       summary: 'Print a machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT.',
+      helpGroup: AWS_CLI,
     })(),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
       default: false,
       summary: 'Show each API call and, on failure, the stack trace on stderr.',
+      helpGroup: AWS_CLI,
     }),
+    'cli-input-json': Flags.string({
+      summary: 'AliasName and TargetKeyId as a JSON object, or file://PATH; flags given win.',
+      exclusive: ['cli-input-yaml'],
+      helpGroup: AWS_CLI,
+    }),
+    'cli-input-yaml': Flags.string({
+      summary: 'AliasName and TargetKeyId as a YAML mapping, or file://PATH; flags given win.',
+      exclusive: ['cli-input-json'],
+      helpGroup: AWS_CLI,
+    }),
+    'generate-cli-skeleton': Flags.option({
+      options: ['input', 'yaml-input', 'output'] as const,
+      summary: 'Print a skeleton of the input (JSON or YAML) or of the report, and send nothing.',
+      helpGroup: AWS_CLI,
+    })(),
+    query: Flags.string({
+      summary: 'A JMESPath expression applied to the report before it is printed.',
+      helpGroup: AWS_CLI,
+    }),
+    color: Flags.option({
+      options: ['on', 'off', 'auto'] as const,
+      default: 'auto' as const,
+      summary: 'Colour: auto uses it on a terminal only; NO_COLOR turns it off.',
+      helpGroup: AWS_CLI,
+    })(),
+    'no-cli-pager': Flags.boolean({
+      default: false,
+      summary: 'Do not send the report through AWS_PAGER or the profile\'s cli_pager.',
+      helpGroup: AWS_CLI,
+    }),
+    'cli-auto-prompt': Flags.boolean({
+      allowNo: true,
+      summary: 'On a terminal, ask for a missing alias or key, offering the account\'s own.',
+      helpGroup: AWS_CLI,
+    }),
+    'no-verify-ssl': Flags.boolean({
+      default: false,
+      summary: 'Do not verify the endpoint\'s TLS certificate (a warning says so).',
+      helpGroup: AWS_CLI,
+    }),
+    'ca-bundle': Flags.string({
+      summary: 'Trust the certificates in this PEM file; else AWS_CA_BUNDLE, then the profile\'s ca_bundle.',
+      helpGroup: AWS_CLI,
+    }),
+    'cli-connect-timeout': Flags.integer({
+      summary: 'Seconds to wait for a connection (default 60); 0 waits forever.',
+      min: 0,
+      helpGroup: AWS_CLI,
+    }),
+    'cli-read-timeout': Flags.integer({
+      summary: 'Seconds to wait for each answer (default 60); 0 waits forever.',
+      min: 0,
+      helpGroup: AWS_CLI,
+    }),
+    'no-sign-request': Flags.boolean({
+      default: false,
+      summary: 'Send requests unsigned and load no credentials.',
+      helpGroup: AWS_CLI,
+    }),
+    'no-paginate': Flags.boolean({
+      default: false,
+      summary: 'Read one ListAliases page per poll; say so when the alias is not on it.',
+      helpGroup: AWS_CLI,
+    }),
+    'cli-binary-format': Flags.option({
+      options: ['base64', 'raw-in-base64-out'] as const,
+      summary: 'Accepted for compatibility; UpdateAlias has no binary input for it to change.',
+      helpGroup: AWS_CLI,
+    })(),
   }
 
   async run(): Promise<void> {
