@@ -199,6 +199,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           dryRun: flags['dry-run'],
           allowKeySpecChange: flags['allow-key-spec-change'],
           waitTimeoutSeconds: flags['wait-timeout'],
+          onePagePerPoll: flags['no-paginate'],
         },
         {
           ...pollProgress(flags['alias-name']),
@@ -210,7 +211,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
 
       const {exitCode} = OUTCOMES[report.outcome]
       process.stdout.write(output ? renderMachine(report, output) : renderHuman(report, colour))
-      if (output && exitCode !== 0) process.stderr.write(`${report.summary}\n`)
+      // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
+      // human report has just shown it on the same terminal.
+      if (exitCode !== 0 && (output || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
       process.exitCode = exitCode
     } finally {
       interrupt.release()

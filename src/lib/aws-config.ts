@@ -17,10 +17,17 @@ export interface AwsSettings {
   endpoint: string | undefined
   /** How the SDK retries throttling and server errors. */
   retryMode: string
+  /** Attempts per call, the first included. */
+  maxAttempts: number
 }
 
 const REGION_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/
 const RETRY_MODES = ['standard', 'adaptive', 'legacy']
+/**
+ * The AWS CLI's legacy default: four retries. The SDK's own default of three attempts gives up
+ * too soon for an alias move that a runbook should not have to restart.
+ */
+const DEFAULT_MAX_ATTEMPTS = 5
 
 /** An environment variable set to the empty string counts as unset, as in the AWS CLI. */
 function fromEnvironment(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -124,11 +131,22 @@ export async function resolveAwsSettings(
     )
   }
 
+  const maxAttempts = firstSet([
+    ['AWS_MAX_ATTEMPTS', fromEnvironment(env, 'AWS_MAX_ATTEMPTS')],
+    ['the max_attempts of the profile', profileSection.max_attempts],
+  ])
+  if (maxAttempts && !/^[1-9]\d{0,2}$/.test(maxAttempts.value)) {
+    throw new ConfigurationError(
+      `${maxAttempts.source} ${shown(maxAttempts.value)} is not a number of attempts from 1 to 999.`,
+    )
+  }
+
   return {
     region: region.value,
     profile,
     endpoint: endpoint && checkEndpoint(endpoint.value, endpoint.source),
     // Adaptive mode slows down on throttling as well as retrying; it suits a tool that may run in bulk.
     retryMode: retryMode?.value ?? 'adaptive',
+    maxAttempts: maxAttempts ? Number(maxAttempts.value) : DEFAULT_MAX_ATTEMPTS,
   }
 }

@@ -57,3 +57,13 @@ export class ServiceError extends KmsRotateError {
     this.detail = escapeControlCharacters(detail)
   }
 }
+
+/**
+ * UpdateAlias went out and no answer came back: the connection closed or the read timed out.
+ * KMS may have applied it, so it is never sent again blindly; the alias is read back instead.
+ */
+export class UpdateAnswerLostError extends KmsRotateError {
+  constructor(message: string) {
+    super(message, EXIT.other)
+  }
+}

@@ -6,14 +6,17 @@ import {
   KMSClient,
   ListAliasesCommand,
   UpdateAliasCommand,
+  type UpdateAliasCommandInput,
+  type UpdateAliasCommandOutput,
   type AliasListEntry,
   type KeyMetadata,
 } from '@aws-sdk/client-kms'
 import {defaultProvider} from '@aws-sdk/credential-provider-node'
 import {NodeHttpHandler} from '@smithy/node-http-handler'
+import type {DeserializeMiddleware} from '@smithy/types'
 
 import {withoutUserInfo, type AwsSettings} from './aws-config.js'
-import {ConfigurationError, KmsRotateError, ServiceError} from './errors.js'
+import {ConfigurationError, KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
 import {EXIT} from './outcomes.js'
 
 /** The AWS CLI's default for both the connect and the read timeout. */
@@ -43,6 +46,7 @@ export function createKmsClient(settings: AwsSettings): KMSClient {
     logger,
     // Throttling and 5xx answers are retried here, so the visibility poll never retries them again.
     retryMode: settings.retryMode,
+    maxAttempts: settings.maxAttempts,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: DEFAULT_TIMEOUT_MS,
       // An answer that stops arriving for this long ends the call, like the AWS CLI's read timeout.
@@ -113,6 +117,11 @@ export function toKmsRotateError(error: unknown, operation: string, {endpoint, p
 
   if (sdkError.name === 'AbortError') return error
 
+  if (error instanceof AnswerLost) {
+    const unanswered = toKmsRotateError(error.unanswered, operation, {endpoint, profile})
+    return new UpdateAnswerLostError(unanswered.message)
+  }
+
   const code = sdkError.code ?? ''
   if (code === 'ECONNRESET' || /socket hang up/i.test(sdkError.message)) {
     return new KmsRotateError(
@@ -136,12 +145,49 @@ export function toKmsRotateError(error: unknown, operation: string, {endpoint, p
   )
 }
 
+/** Failures that happen before a request can have reached KMS, so sending it again is safe. */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+function neverSent(error: SdkError): boolean {
+  if (NEVER_SENT_CODES.has(error.code ?? '')) return true
+  return error.name === 'TimeoutError' && /establish a connection/.test(error.message)
+}
+
+/**
+ * Marks a request that may have been applied by KMS although no answer arrived. The SDK's error
+ * is kept out of `cause` on purpose: the retry classifier follows `cause` and would retry it.
+ */
+class AnswerLost extends Error {
+  constructor(readonly unanswered: SdkError) {
+    super(unanswered.message)
+    this.name = 'AnswerLost'
+  }
+}
+
+/**
+ * Runs for each attempt, inside the SDK's retry loop. An error without any HTTP answer is
+ * turned into AnswerLost, which the retry strategy does not retry: UpdateAlias may already
+ * have been applied, and a second write could undo a concurrent writer's change.
+ */
+const markLostAnswers: DeserializeMiddleware<UpdateAliasCommandInput, UpdateAliasCommandOutput> = (next) => async (args) => {
+  try {
+    return await next(args)
+  } catch (error) {
+    const sdkError = error as SdkError
+    const answered = sdkError.$metadata?.httpStatusCode !== undefined || '$response' in sdkError
+    if (answered || sdkError.name === 'AbortError' || neverSent(sdkError)) throw error
+    throw new AnswerLost(sdkError)
+  }
+}
+
 /**
  * The KMS operations a rotation uses, each counted so that the report can say which calls
  * reached AWS.
  */
 export class KmsGateway {
   readonly apiCalls: Record<string, number> = {}
+  /** Attempts the SDK made beyond the first, per operation: throttling and server errors. */
+  readonly apiRetries: Record<string, number> = {}
 
   constructor(
     private readonly kms: Pick<KMSClient, 'send'>,
@@ -164,6 +210,8 @@ export class KmsGateway {
   }
 
   private logCall(operation: string, startedAt: number, metadata?: ResponseMetadata, errorName?: string): void {
+    const retries = Math.max((metadata?.attempts ?? 1) - 1, 0)
+    if (retries > 0) this.apiRetries[operation] = (this.apiRetries[operation] ?? 0) + retries
     if (!this.log) return
     const fields = [
       operation,
@@ -186,18 +234,18 @@ export class KmsGateway {
   }
 
   async updateAlias(aliasName: string, targetKeyId: string): Promise<void> {
-    await this.call('UpdateAlias', () =>
-      this.kms.send(new UpdateAliasCommand({AliasName: aliasName, TargetKeyId: targetKeyId})),
-    )
+    const command = new UpdateAliasCommand({AliasName: aliasName, TargetKeyId: targetKeyId})
+    command.middlewareStack.add(markLostAnswers, {step: 'deserialize', name: 'markLostAnswers', priority: 'high'})
+    await this.call('UpdateAlias', () => this.kms.send(command))
   }
 
+  /** One page of every alias in the account and Region, as many per page as KMS allows. */
   async listAliasesPage(
-    keyId: string,
     marker: string | undefined,
     abortSignal?: AbortSignal,
   ): Promise<{aliases: AliasListEntry[]; truncated: boolean; nextMarker?: string}> {
     const output = await this.call('ListAliases', () =>
-      this.kms.send(new ListAliasesCommand({KeyId: keyId, Marker: marker, Limit: 100}), {abortSignal}),
+      this.kms.send(new ListAliasesCommand({Marker: marker, Limit: 100}), {abortSignal}),
     )
     return {aliases: output.Aliases ?? [], truncated: output.Truncated ?? false, nextMarker: output.NextMarker}
   }

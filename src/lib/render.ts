@@ -172,7 +172,7 @@ function asciiTable(head?: string[]): Table.Table {
 
 function renderTable(report: RotationReport): string {
   const summary = asciiTable()
-  for (const key of ['alias', 'region', 'outcome', 'dryRun', 'updateSent', 'elapsedMs', 'summary'] as const) {
+  for (const key of ['alias', 'region', 'outcome', 'dryRun', 'updateSent', 'updateAccepted', 'elapsedMs', 'summary'] as const) {
     summary.push({[key]: String(report[key])})
   }
 
@@ -185,8 +185,10 @@ function renderTable(report: RotationReport): string {
   const checks = asciiTable(['check', 'status', 'message'])
   for (const check of report.checks) checks.push([check.id, check.status, check.message])
 
-  const calls = asciiTable(['operation', 'calls'])
-  for (const [operation, count] of Object.entries(report.apiCalls)) calls.push([operation, String(count)])
+  const calls = asciiTable(['operation', 'calls', 'retries'])
+  for (const [operation, count] of Object.entries(report.apiCalls)) {
+    calls.push([operation, String(count), String(report.apiRetries[operation] ?? 0)])
+  }
 
   return [summary, keys, checks, calls].map((table) => table.toString()).join('\n') + '\n'
 }

@@ -20,6 +20,8 @@ export interface Verification {
   waitedMs: number
   /** Why polling stopped early, when a ListAliases call failed. */
   error: string | null
+  /** The key the alias pointed at in the last ListAliases read; null when it was not listed. */
+  lastSeenTarget: string | null
 }
 
 /** The machine report; schema/report.schema.json describes it for consumers. */
@@ -30,11 +32,17 @@ export interface RotationReport {
   summary: string
   dryRun: boolean
   updateSent: boolean
+  /** KMS answered UpdateAlias with success. */
+  updateAccepted: boolean
+  /** Why UpdateAlias, although sent, has no answer: the connection closed or the read timed out. */
+  updateError: string | null
   from: KeySummary
   to: KeySummary
   checks: CheckResult[]
   verification: Verification | null
   apiCalls: Record<string, number>
+  /** Attempts the SDK client retried after throttling or server errors, per operation. */
+  apiRetries: Record<string, number>
   elapsedMs: number
 }
 
@@ -67,6 +75,18 @@ function seconds(milliseconds: number): string {
   return `${(milliseconds / 1000).toFixed(1)} s`
 }
 
+function updateState({alias, to, updateAccepted, updateError}: Omit<RotationReport, 'summary'>): string {
+  const change = `${alias} -> ${to.keyId ?? 'the target key'}`
+  if (updateAccepted) return `UpdateAlias was accepted for ${change}`
+  return `UpdateAlias was sent for ${change} but its answer was lost (${updateError?.replace(/\.$/, '')})`
+}
+
+function lastRead({verification}: Omit<RotationReport, 'summary'>): string {
+  if (!verification || verification.polls === 0) return ''
+  const where = verification.lastSeenTarget ?? 'no key (the alias was not listed)'
+  return `; at the last read (poll ${verification.polls}) it pointed at ${where}`
+}
+
 /** One sentence that says what happened and, when the alias state is not settled, what to do. */
 export function describeOutcome(report: Omit<RotationReport, 'summary'>): string {
   const {alias, from, to, verification} = report
@@ -74,7 +94,8 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
   switch (report.outcome) {
     case 'rotated': {
       const polls = verification ? ` (seen on poll ${verification.polls}, after ${seconds(verification.waitedMs)})` : ''
-      return `${alias} now points at ${target}${polls}.`
+      const lost = report.updateAccepted ? '' : ' The answer to UpdateAlias was lost; the alias was read back.'
+      return `${alias} now points at ${target}${polls}.${lost}`
     }
 
     case 'unchanged': {
@@ -103,12 +124,12 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
       const reason = verification?.error
         ? `polling stopped: ${verification.error}`
         : `it was not seen on ${target} within ${seconds(verification?.waitedMs ?? 0)}`
-      return `UpdateAlias was accepted for ${alias} -> ${target}, but ${reason}; run the command again to confirm.`
+      return `${updateState(report)}, but ${reason}${lastRead(report)}; run the command again to confirm.`
     }
 
     case 'interrupted': {
       return report.updateSent
-        ? `Interrupted after UpdateAlias was sent: ${alias} may already point at ${target}; run the command again to confirm.`
+        ? `Interrupted: ${updateState(report)}${lastRead(report)}; run the command again to confirm.`
         : 'Interrupted before UpdateAlias was sent; nothing was changed.'
     }
   }

@@ -2,7 +2,7 @@ import type {KeyMetadata} from '@aws-sdk/client-kms'
 import pRetry from 'p-retry'
 
 import {runChecks, type KeyLookup, type PreflightFacts} from './checks.js'
-import {KmsRotateError, ServiceError} from './errors.js'
+import {KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
 import {isReservedAliasName, placeDifferences, type TargetKeyReference} from './identifiers.js'
 import type {KmsGateway} from './kms.js'
 import {EXIT, type Outcome} from './outcomes.js'
@@ -15,8 +15,10 @@ export interface RotationRequest {
   region: string
   dryRun: boolean
   allowKeySpecChange: boolean
-  /** 0 skips the visibility poll. */
+  /** 0 skips the visibility poll once KMS has accepted the update. */
   waitTimeoutSeconds: number
+  /** Read only the first ListAliases page on each poll. */
+  onePagePerPoll?: boolean
 }
 
 export interface RotationHooks {
@@ -84,19 +86,27 @@ async function lookUpKeys(kms: KmsGateway, request: RotationRequest, signal?: Ab
   throw next.reason
 }
 
-async function aliasListedOnKey(
+/** Where the alias pointed at one read: a key id, or null when it was not listed at all. */
+interface AliasRead {
+  targetKeyId: string | null
+  /** With one page per read, the alias may be on a page that was not read. */
+  unreadPages: boolean
+}
+
+/** Reads ListAliases pages until the alias turns up, or every page (or only the first) is read. */
+async function readAliasTarget(
   kms: KmsGateway,
   aliasName: string,
-  keyId: string,
-  signal: AbortSignal | undefined,
-  countPage: () => void,
-): Promise<boolean> {
+  options: {signal?: AbortSignal; onePage: boolean; countPage: () => void},
+): Promise<AliasRead> {
   let marker: string | undefined
   for (let page = 1; ; page++) {
-    const {aliases, truncated, nextMarker} = await kms.listAliasesPage(keyId, marker, signal)
-    countPage()
-    if (aliases.some((alias) => alias.AliasName === aliasName && alias.TargetKeyId === keyId)) return true
-    if (!truncated) return false
+    const {aliases, truncated, nextMarker} = await kms.listAliasesPage(marker, options.signal)
+    options.countPage()
+    const entry = aliases.find((alias) => alias.AliasName === aliasName)
+    if (entry) return {targetKeyId: entry.TargetKeyId ?? null, unreadPages: false}
+    if (!truncated) return {targetKeyId: null, unreadPages: false}
+    if (options.onePage) return {targetKeyId: null, unreadPages: true}
     if (!nextMarker) {
       throw new KmsRotateError(`ListAliases page ${page} says Truncated but gives no NextMarker`, EXIT.other)
     }
@@ -105,16 +115,26 @@ async function aliasListedOnKey(
   }
 }
 
-/** Polls ListAliases until the alias shows `keyId`, or `timeoutSeconds` pass. */
+export interface WaitOptions {
+  timeoutSeconds: number
+  /** Read only the first ListAliases page on each poll, as --no-paginate asks. */
+  onePagePerPoll?: boolean
+}
+
+/**
+ * Polls ListAliases until the alias shows `keyId`, `timeoutSeconds` pass, or the signal aborts;
+ * the verification says where the alias pointed at the last read in every case.
+ */
 export async function waitUntilAliasTargets(
   kms: KmsGateway,
   aliasName: string,
   keyId: string,
-  timeoutSeconds: number,
+  {timeoutSeconds, onePagePerPoll = false}: WaitOptions,
   hooks: Pick<RotationHooks, 'onPoll' | 'signal'> = {},
-): Promise<{seen: boolean; verification: Verification}> {
+): Promise<{seen: boolean; interrupted?: boolean; verification: Verification}> {
   const startedAt = performance.now()
-  const progress = {polls: 0, pagesRead: 0}
+  const progress = {polls: 0, pagesRead: 0, lastSeenTarget: null as string | null}
+  let unreadPages = false
   const result = (seen: boolean, error: string | null = null) => ({
     seen,
     verification: {...progress, waitedMs: Math.round(performance.now() - startedAt), error},
@@ -125,8 +145,14 @@ export async function waitUntilAliasTargets(
       async () => {
         progress.polls++
         hooks.onPoll?.(progress.polls)
-        const listed = await aliasListedOnKey(kms, aliasName, keyId, hooks.signal, () => progress.pagesRead++)
-        if (!listed) throw new AliasNotVisibleYet()
+        const read = await readAliasTarget(kms, aliasName, {
+          signal: hooks.signal,
+          onePage: onePagePerPoll,
+          countPage: () => progress.pagesRead++,
+        })
+        progress.lastSeenTarget = read.targetKeyId
+        unreadPages = read.unreadPages
+        if (read.targetKeyId !== keyId) throw new AliasNotVisibleYet()
       },
       {
         ...POLL_BACKOFF,
@@ -139,8 +165,11 @@ export async function waitUntilAliasTargets(
     )
     return result(true)
   } catch (error) {
-    if (hooks.signal?.aborted) throw error
-    if (error instanceof AliasNotVisibleYet) return result(false)
+    if (hooks.signal?.aborted) return {...result(false), interrupted: true}
+    if (error instanceof AliasNotVisibleYet) {
+      return result(false, unreadPages ? `${aliasName} was not on the first ListAliases page (--no-paginate)` : null)
+    }
+
     return result(false, error instanceof Error ? error.message : String(error))
   }
 }
@@ -161,11 +190,14 @@ export async function rotateAlias(
     summary: '',
     dryRun: request.dryRun,
     updateSent: false,
+    updateAccepted: false,
+    updateError: null,
     from: {...UNKNOWN_KEY},
     to: {...UNKNOWN_KEY},
     checks: [],
     verification: null,
     apiCalls: kms.apiCalls,
+    apiRetries: kms.apiRetries,
     elapsedMs: 0,
   }
   const finish = (outcome: Outcome): RotationReport => {
@@ -194,8 +226,9 @@ export async function rotateAlias(
     if (hooks.confirm && !(await hooks.confirm(finish('planned')))) return finish('declined')
     signal?.throwIfAborted()
 
-    await sendUpdate(kms, report, request.target.given, hooks)
-    if (request.waitTimeoutSeconds === 0) return finish('submitted')
+    report.updateAccepted = await sendUpdate(kms, report, request.target.given, hooks)
+    // An answer that never came is settled by reading the alias back, even with --wait-timeout 0.
+    if (report.updateAccepted && request.waitTimeoutSeconds === 0) return finish('submitted')
 
     hooks.onWaitStart?.()
     let seen = false
@@ -204,11 +237,12 @@ export async function rotateAlias(
         kms,
         aliasName,
         report.to.keyId as string,
-        request.waitTimeoutSeconds,
+        {timeoutSeconds: request.waitTimeoutSeconds, onePagePerPoll: request.onePagePerPoll},
         hooks,
       )
       seen = waited.seen
       report.verification = waited.verification
+      if (waited.interrupted) return finish('interrupted')
     } finally {
       hooks.onWaitEnd?.(seen)
     }
@@ -222,6 +256,7 @@ export async function rotateAlias(
 }
 
 /**
+ * Sends UpdateAlias once; true when KMS accepted it, false when its answer was lost on the way.
  * UpdateAlias is deliberately not given the abort signal: once the request is on the wire,
  * waiting for its answer is the only way to know whether the alias moved.
  */
@@ -230,13 +265,19 @@ async function sendUpdate(
   report: RotationReport,
   targetKeyId: string,
   hooks: Pick<RotationHooks, 'onUpdateInFlight'>,
-): Promise<void> {
+): Promise<boolean> {
   report.updateSent = true
   hooks.onUpdateInFlight?.(true)
   try {
     await kms.updateAlias(report.alias, targetKeyId)
+    return true
   } catch (error) {
-    // A 4xx answer means KMS refused the change; anything else leaves the outcome unknown.
+    if (error instanceof UpdateAnswerLostError) {
+      report.updateError = error.message
+      return false
+    }
+
+    // A 4xx answer means KMS refused the change; a 5xx that outlasted the SDK's retries leaves it unknown.
     const refusedByKms = error instanceof ServiceError && (error.httpStatusCode ?? 400) < 500
     if (error instanceof KmsRotateError && !refusedByKms) {
       throw new KmsRotateError(

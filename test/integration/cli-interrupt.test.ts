@@ -73,18 +73,21 @@ describe('Ctrl-C', () => {
 })
 
 describe('a connection closed without an answer', () => {
-  it('on UpdateAlias exits 255 with one line saying the alias may or may not have moved', async () => {
-    // given
-    const {args} = await givenEndpointThat({UpdateAlias: 'cut'})
+  it('on an UpdateAlias that never reached KMS: read back, unconfirmed, exit 4, and no second write', async () => {
+    // given an endpoint that closes the connection on UpdateAlias without passing it on
+    const {given, args} = await givenEndpointThat({UpdateAlias: 'cut'})
 
     // when
-    const run = await startCli([...args, '--yes']).finished
+    const run = await startCli([...args, '--yes', '--wait-timeout', '1', '--output', 'json']).finished
 
-    // then
-    expect(run.exitCode).toBe(255)
-    expect(linesOf(run.stderr)).toHaveLength(1)
+    // then the alias was read back, still on the old key, and the report says so
+    expect(run.exitCode).toBe(4)
+    const report = JSON.parse(run.stdout)
+    expect(report).toMatchObject({outcome: 'unconfirmed', updateSent: true, updateAccepted: false})
+    expect(report.apiCalls.UpdateAlias).toBe(1)
+    expect(report.verification.lastSeenTarget).toBe(given.currentKeyId)
+    expect(linesOf(run.stderr)).toEqual([report.summary])
     expect(run.stderr).toContain('closed before UpdateAlias was answered')
-    expect(run.stderr).toContain(`${ALIAS} may or may not have moved`)
-    expect(run.stdout).toBe('')
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
   })
 })

@@ -21,7 +21,7 @@ import {
 } from '../support/scenarios.js'
 
 const {motoUrl, kms} = useMoto()
-const settings: AwsSettings = {region: TEST_REGION, profile: undefined, endpoint: motoUrl, retryMode: 'adaptive'}
+const settings: AwsSettings = {region: TEST_REGION, profile: undefined, endpoint: motoUrl, retryMode: 'adaptive', maxAttempts: 5}
 
 beforeAll(() => {
   // The client under test finds its credentials the way the CLI does: in the environment.

@@ -82,7 +82,13 @@ describe('resolveAwsSettings: Region', () => {
 
   it('falls back on the default profile\'s region', async () => {
     const settings = await resolveAwsSettings({})
-    expect(settings).toEqual({region: 'eu-central-1', profile: undefined, endpoint: undefined, retryMode: 'adaptive'})
+    expect(settings).toEqual({
+      region: 'eu-central-1',
+      profile: undefined,
+      endpoint: undefined,
+      retryMode: 'adaptive',
+      maxAttempts: 5,
+    })
   })
 
   it('reads the region of the profile named by the flag', async () => {
@@ -313,5 +319,29 @@ describe('resolveAwsSettings: retry mode', () => {
     expect(error).toBeInstanceOf(ConfigurationError)
     expect((error as ConfigurationError).exitCode).toBe(253)
     expect((error as ConfigurationError).message).toContain("AWS_RETRY_MODE 'bogus'")
+  })
+})
+
+describe('resolveAwsSettings: attempts per call', () => {
+  it('makes five attempts unless configured', async () => {
+    expect((await resolveAwsSettings({region: 'us-east-1'})).maxAttempts).toBe(5)
+  })
+
+  it('takes AWS_MAX_ATTEMPTS before the profile', async () => {
+    givenAwsFiles('[default]\nmax_attempts = 7\n')
+    givenEnv({AWS_MAX_ATTEMPTS: '2'})
+    expect((await resolveAwsSettings({region: 'us-east-1'})).maxAttempts).toBe(2)
+  })
+
+  it("takes the profile's max_attempts", async () => {
+    givenAwsFiles('[default]\nmax_attempts = 7\n')
+    expect((await resolveAwsSettings({region: 'us-east-1'})).maxAttempts).toBe(7)
+  })
+
+  it.each(['0', 'three', '-1', '1.5'])('rejects AWS_MAX_ATTEMPTS %s as a configuration error, exit 253', async (value) => {
+    givenEnv({AWS_MAX_ATTEMPTS: value})
+    const error = await errorFrom({region: 'us-east-1'})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).message).toContain(`AWS_MAX_ATTEMPTS '${value}'`)
   })
 })

@@ -136,6 +136,8 @@ function fixedReport(): RotationReport {
     summary: `${ALIAS} now points at ${TARGET_KEY_ID} (seen on poll 2, after 0.3 s).`,
     dryRun: false,
     updateSent: true,
+    updateAccepted: true,
+    updateError: null,
     from: {
       keyId: CURRENT_KEY_ID,
       arn: keyArn(CURRENT_KEY_ID),
@@ -157,8 +159,9 @@ function fixedReport(): RotationReport {
       {id: 'same-account-region', status: 'skip', message: 'not compared'},
       {id: 'current-key-enabled', status: 'warn', message: 'the current key is Disabled'},
     ],
-    verification: {polls: 2, pagesRead: 3, waitedMs: 312, error: null},
+    verification: {polls: 2, pagesRead: 3, waitedMs: 312, error: null, lastSeenTarget: null},
     apiCalls: {DescribeKey: 2, UpdateAlias: 1, ListAliases: 3},
+    apiRetries: {ListAliases: 1},
     elapsedMs: 345,
   }
 }
@@ -227,17 +230,18 @@ describe('renderMachine', () => {
     const lines = renderMachine(report, 'text').split('\n')
     // then the top-level scalars come first, in key order, with Python's spelling of booleans
     expect(lines[0]).toBe(
-      [ALIAS, 'False', '345', 'rotated', REGION, report.summary, 'True'].join('\t'),
+      [ALIAS, 'False', '345', 'rotated', REGION, report.summary, 'True', 'None', 'True'].join('\t'),
     )
     // and each nested object and list element is one line led by its upper-cased key
     expect(lines.slice(1)).toEqual([
       'APICALLS\t2\t3\t1',
+      'APIRETRIES\t1',
       'CHECKS\talias-not-reserved\tnot reserved\tpass',
       'CHECKS\tsame-account-region\tnot compared\tskip',
       'CHECKS\tcurrent-key-enabled\tthe current key is Disabled\twarn',
       `FROM\t${keyArn(CURRENT_KEY_ID)}\t${CURRENT_KEY_ID}\t${SYMMETRIC_TRAITS('Disabled')}`,
       `TO\t${keyArn(TARGET_KEY_ID)}\t${TARGET_KEY_ID}\t${SYMMETRIC_TRAITS('Enabled')}`,
-      'VERIFICATION\tNone\t3\t2\t312',
+      'VERIFICATION\tNone\tNone\t3\t2\t312',
       '',
     ])
   })
@@ -252,11 +256,12 @@ describe('renderMachine', () => {
       checks: [],
       verification: null,
       apiCalls: {},
+      apiRetries: {},
     }
     // when it is printed as text
     const lines = renderMachine(report, 'text').split('\n')
     // then every null field reads None, and empty objects and lists print nothing
-    const topLevel = [ALIAS, 'False', '345', 'refused', REGION, report.summary, 'True', 'None']
+    const topLevel = [ALIAS, 'False', '345', 'refused', REGION, report.summary, 'True', 'None', 'True', 'None']
     expect(lines[0]?.split('\t')).toEqual(topLevel)
     expect(lines.slice(1)).toEqual([
       'FROM\tNone\tNone\tNone\tNone\tNone\tNone',

@@ -7,7 +7,7 @@ import {
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import type {CheckId} from '../../src/lib/checks.js'
-import {KmsRotateError, ServiceError} from '../../src/lib/errors.js'
+import {KmsRotateError, ServiceError, UpdateAnswerLostError} from '../../src/lib/errors.js'
 import {parseTargetKeyId} from '../../src/lib/identifiers.js'
 import {EXIT, OUTCOMES} from '../../src/lib/outcomes.js'
 import type {RotationReport} from '../../src/lib/report.js'
@@ -110,9 +110,10 @@ describe('rotateAlias outcomes', () => {
       AliasName: ALIAS,
       TargetKeyId: TARGET_KEY_ID,
     })
-    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: TARGET_KEY_ID})
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {Limit: 100})
     expect(report.apiCalls).toEqual({DescribeKey: 2, UpdateAlias: 1, ListAliases: 1})
-    expect(report.verification).toMatchObject({polls: 1, pagesRead: 1, error: null})
+    expect(report.updateAccepted).toBe(true)
+    expect(report.verification).toMatchObject({polls: 1, pagesRead: 1, error: null, lastSeenTarget: TARGET_KEY_ID})
   })
 
   it('sends the target to UpdateAlias exactly as given, and polls with the described key id', async () => {
@@ -123,10 +124,10 @@ describe('rotateAlias outcomes', () => {
     kmsMock.on(ListAliasesCommand).resolves(MOVED)
     // when the alias is rotated
     const report = await rotate({target: parseTargetKeyId(targetArn)})
-    // then the ARN goes to UpdateAlias and the key id to ListAliases
+    // then the ARN goes to UpdateAlias, and ListAliases is compared with the described key id
     expect(report.outcome).toBe('rotated')
     expect(kmsMock).toHaveReceivedCommandWith(UpdateAliasCommand, {AliasName: ALIAS, TargetKeyId: targetArn})
-    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: TARGET_KEY_ID})
+    expect(report.verification?.lastSeenTarget).toBe(TARGET_KEY_ID)
   })
 
   it('leaves an alias that already points at the target unchanged, without UpdateAlias', async () => {
@@ -511,12 +512,65 @@ describe('rotateAlias interruption', () => {
 
     // when the alias is rotated
     const report = await rotate({}, {signal: controller.signal, onPoll})
-    // then the report says UpdateAlias was sent and the alias may have moved
+    // then the report says UpdateAlias was accepted and where the alias pointed at the last read
     expect(report.outcome).toBe('interrupted')
     expect(OUTCOMES[report.outcome].exitCode).toBe(130)
     expect(report.updateSent).toBe(true)
-    expect(report.summary).toContain('may already point at')
+    expect(report.updateAccepted).toBe(true)
+    expect(report.verification).toMatchObject({polls: 1, lastSeenTarget: CURRENT_KEY_ID})
+    expect(report.summary).toContain(`UpdateAlias was accepted for ${ALIAS} -> ${TARGET_KEY_ID}`)
+    expect(report.summary).toContain(`at the last read (poll 1) it pointed at ${CURRENT_KEY_ID}`)
     expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+  })
+})
+
+describe('rotateAlias when the answer to UpdateAlias is lost', () => {
+  const lost = () => new UpdateAnswerLostError('The connection to "http://kms.test" closed before UpdateAlias was answered.')
+
+  it('reads the alias back and reports rotated when it moved, without a second UpdateAlias', async () => {
+    // given an UpdateAlias whose answer never arrives, and an alias that did move
+    givenKeys()
+    kmsMock.on(UpdateAliasCommand).rejects(lost())
+    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    // when the alias is rotated
+    const report = await rotate()
+    // then the read-back settles it: rotated, exit 0, one write
+    expect(report.outcome).toBe('rotated')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(0)
+    expect(report.updateSent).toBe(true)
+    expect(report.updateAccepted).toBe(false)
+    expect(report.updateError).toContain('closed before UpdateAlias was answered')
+    expect(report.summary).toContain('The answer to UpdateAlias was lost; the alias was read back.')
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+  })
+
+  it('reports unconfirmed, never refused, when the alias is not seen on the new key by the deadline', async () => {
+    // given a lost answer and an alias that keeps showing the old key
+    givenKeys()
+    kmsMock.on(UpdateAliasCommand).rejects(lost())
+    kmsMock.on(ListAliasesCommand).resolves(STALE)
+    // when the alias is rotated with a short deadline
+    const report = await rotate({waitTimeoutSeconds: 3})
+    // then the outcome is unknown, exit 4, and the summary says where the alias was last seen
+    expect(report.outcome).toBe('unconfirmed')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(4)
+    expect(report.summary).toContain('its answer was lost')
+    expect(report.summary).toContain(`it pointed at ${CURRENT_KEY_ID}`)
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+    expect(report.verification?.polls).toBeGreaterThan(1)
+  })
+
+  it('still reads the alias back once with --wait-timeout 0', async () => {
+    // given a lost answer, no wait asked for, and an alias that moved
+    givenKeys()
+    kmsMock.on(UpdateAliasCommand).rejects(lost())
+    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    // when the alias is rotated
+    const report = await rotate({waitTimeoutSeconds: 0})
+    // then one read settles it instead of reporting submitted
+    expect(report.outcome).toBe('rotated')
     expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
   })
 })
@@ -567,12 +621,12 @@ describe('rotateAlias visibility poll', () => {
   })
 
   it('follows NextMarker through three pages and finds the alias on the last', async () => {
-    // given three pages of aliases on the new key, the alias on the third
+    // given three pages of aliases, the alias on the third
     givenKeys()
     givenUpdateAccepted()
     kmsMock
       .on(ListAliasesCommand)
-      .resolvesOnce({Aliases: [aliasEntry('alias/one', TARGET_KEY_ID)], Truncated: true, NextMarker: 'm2'})
+      .resolvesOnce({Aliases: [aliasEntry('alias/one', CURRENT_KEY_ID)], Truncated: true, NextMarker: 'm2'})
       .resolvesOnce({Aliases: [aliasEntry('alias/two', TARGET_KEY_ID)], Truncated: true, NextMarker: 'm3'})
       .resolvesOnce({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: false})
     // when the alias is rotated
@@ -581,10 +635,28 @@ describe('rotateAlias visibility poll', () => {
     expect(report.outcome).toBe('rotated')
     expect(report.verification).toMatchObject({polls: 1, pagesRead: 3, error: null})
     expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 3)
-    const pages = {KeyId: TARGET_KEY_ID}
+    const pages = {Limit: 100}
     expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 1, {...pages, Marker: undefined})
     expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 2, {...pages, Marker: 'm2'})
     expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 3, {...pages, Marker: 'm3'})
+  })
+
+  it('reads only the first page with one page per poll, and says the alias was not on it', async () => {
+    // given the alias on the second of two pages
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock
+      .on(ListAliasesCommand, {Marker: undefined})
+      .resolves({Aliases: [aliasEntry('alias/one', CURRENT_KEY_ID)], Truncated: true, NextMarker: 'm2'})
+      .on(ListAliasesCommand, {Marker: 'm2'})
+      .resolves(MOVED)
+    // when the alias is rotated reading one page per poll
+    const report = await rotate({waitTimeoutSeconds: 2, onePagePerPoll: true})
+    // then no poll went past page one, and the report says why the alias was not confirmed
+    expect(report.outcome).toBe('unconfirmed')
+    expect(kmsMock).not.toHaveReceivedCommandWith(ListAliasesCommand, {Marker: 'm2'})
+    expect(report.verification?.pagesRead).toBe(report.verification?.polls)
+    expect(report.summary).toContain(`${ALIAS} was not on the first ListAliases page (--no-paginate)`)
   })
 
   it('stops, unconfirmed, on a page that says Truncated but gives no NextMarker', async () => {
@@ -619,7 +691,7 @@ describe('waitUntilAliasTargets', () => {
     // given a ListAliases the caller may not make
     kmsMock.on(ListAliasesCommand).rejects(serviceException('AccessDeniedException', 'no kms:ListAliases'))
     // when the alias is awaited
-    const waiting = waitUntilAliasTargets(newGateway(), ALIAS, TARGET_KEY_ID, 60)
+    const waiting = waitUntilAliasTargets(newGateway(), ALIAS, TARGET_KEY_ID, {timeoutSeconds: 60})
     await vi.runAllTimersAsync()
     const {seen, verification} = await waiting
     // then it is not seen and the error is kept
@@ -629,16 +701,20 @@ describe('waitUntilAliasTargets', () => {
     expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
   })
 
-  it('throws the abort reason when aborted while waiting', async () => {
+  it('returns interrupted, with the target of the last read, when aborted while waiting', async () => {
+    // given an alias still on the old key, and an abort soon after the first poll
     kmsMock.on(ListAliasesCommand).resolves(STALE)
     const controller = new AbortController()
-    const reason = new Error('interrupted')
-    const waiting = waitUntilAliasTargets(newGateway(), ALIAS, TARGET_KEY_ID, 60, {
+    // when the alias is awaited
+    const waiting = waitUntilAliasTargets(newGateway(), ALIAS, TARGET_KEY_ID, {timeoutSeconds: 60}, {
       signal: controller.signal,
-      onPoll: () => setTimeout(() => controller.abort(reason), 10),
+      onPoll: () => setTimeout(() => controller.abort(new Error('interrupted')), 10),
     })
-    waiting.catch(() => {})
     await vi.runAllTimersAsync()
-    await expect(waiting).rejects.toBe(reason)
+    const result = await waiting
+    // then it stops after that one read and says where the alias was
+    expect(result).toMatchObject({seen: false, interrupted: true})
+    expect(result.verification).toMatchObject({polls: 1, lastSeenTarget: CURRENT_KEY_ID, error: null})
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
   })
 })
