@@ -151,6 +151,10 @@ export function parseTargetKeyId(given: string): TargetKeyReference {
   if (!PARTITION.test(partition)) throw problem(`${shown(partition)} is not an AWS partition`)
   if (service !== 'kms') throw problem(`the service is ${shown(service)}, not 'kms'`)
   if (!REGION.test(region)) throw problem(`${shown(region)} is not a Region`)
+  if (partitionOf(region) !== partition) {
+    throw problem(`the Region ${shown(region)} is in partition ${shown(partitionOf(region))}, not ${shown(partition)}`)
+  }
+
   if (!ACCOUNT.test(account)) throw problem(`${shown(account)} is not a 12-digit account id`)
   if (resource.startsWith(ALIAS_PREFIX)) {
     throw new UsageError(

@@ -157,6 +157,13 @@ describe('parseTargetKeyId', () => {
     expectUsageError(() => parseTargetKeyId(''), '--target-key-id is empty')
   })
 
+  it('rejects an ARN whose partition does not hold its Region', () => {
+    expectUsageError(
+      () => parseTargetKeyId(`arn:aws-cn:kms:us-east-1:111122223333:key/${KEY_ID}`),
+      "the Region 'us-east-1' is in partition 'aws', not 'aws-cn'",
+    )
+  })
+
   it('rejects an alias name', () => {
     expectUsageError(() => parseTargetKeyId('alias/app'), "'alias/app'", 'is an alias')
   })

@@ -338,7 +338,7 @@ describe('rotateAlias refusals', () => {
   it('refuses a target ARN in another partition without describing the target', async () => {
     // given a China-partition ARN while the client talks to us-east-1
     describeKeys({[ALIAS]: keyMetadata(CURRENT_KEY_ID)})
-    const arn = `arn:aws-cn:kms:${REGION}:111122223333:key/${TARGET_KEY_ID}`
+    const arn = `arn:aws-cn:kms:cn-north-1:111122223333:key/${TARGET_KEY_ID}`
     // when the alias is rotated to it
     const report = await rotate({target: parseTargetKeyId(arn)})
     // then same-account-region names the partition, and only the alias was described
