@@ -1,27 +1,30 @@
 /**
- * The built CLI against an endpoint that stalls or drops a call: Ctrl-C and lost answers must
- * never leave the alias's state unspoken.
+ * The built CLI against a KMS proxy that stalls a call or loses its answer: Ctrl-C and lost
+ * answers must never leave the alias's state unspoken.
  */
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {linesOf, startCli} from '../support/cli.js'
+import {startKmsFaultProxy, type KmsFaultProxy} from '../support/kms-fault-proxy.js'
 import {useMoto} from '../support/moto-per-test.js'
 import {aliasAndTarget, ALIAS, SYMMETRIC} from '../support/scenarios.js'
-import {startStallingEndpoint, type Misbehaviour, type StallingEndpoint} from '../support/stalling-endpoint.js'
 
 const {motoUrl, kms} = useMoto()
-let endpoint: StallingEndpoint | undefined
+let proxy: KmsFaultProxy
 
-afterEach(async () => {
-  await endpoint?.close()
-  endpoint = undefined
+beforeAll(async () => {
+  proxy = await startKmsFaultProxy(motoUrl)
 })
 
-async function givenEndpointThat(misbehave: Record<string, Misbehaviour>) {
+beforeEach(() => proxy.reset())
+
+afterAll(() => proxy.close())
+
+/** ALIAS and a target in moto, and the CLI's arguments to move it through the proxy. */
+async function givenRotationThroughProxy() {
   const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
-  endpoint = await startStallingEndpoint(motoUrl, misbehave)
-  const args = ['update-alias', '--alias-name', ALIAS, '--target-key-id', given.target, '--endpoint-url', endpoint.url]
-  return {given, endpoint, args}
+  const args = ['update-alias', '--alias-name', ALIAS, '--target-key-id', given.target, '--endpoint-url', proxy.url]
+  return {given, args}
 }
 
 async function waitForStderr(read: () => string, text: string): Promise<void> {
@@ -33,9 +36,10 @@ async function waitForStderr(read: () => string, text: string): Promise<void> {
 describe('Ctrl-C', () => {
   it('during the preflight ends with exit 130 and a report saying nothing was sent', async () => {
     // given a DescribeKey that is never answered
-    const {given, endpoint, args} = await givenEndpointThat({DescribeKey: 'stall'})
+    const {given, args} = await givenRotationThroughProxy()
+    proxy.stall('DescribeKey')
     const cli = startCli([...args, '--yes', '--output', 'json'])
-    await endpoint.arrived('DescribeKey')
+    await proxy.arrived('DescribeKey')
 
     // when
     cli.child.kill('SIGINT')
@@ -51,9 +55,10 @@ describe('Ctrl-C', () => {
 
   it('while UpdateAlias is unanswered waits and says so; a second Ctrl-C stops, saying the state is unknown', async () => {
     // given an UpdateAlias that is never answered
-    const {endpoint, args} = await givenEndpointThat({UpdateAlias: 'stall'})
+    const {args} = await givenRotationThroughProxy()
+    proxy.stall('UpdateAlias')
     const cli = startCli([...args, '--yes'])
-    await endpoint.arrived('UpdateAlias')
+    await proxy.arrived('UpdateAlias')
 
     // when Ctrl-C is pressed once
     cli.child.kill('SIGINT')
@@ -74,11 +79,13 @@ describe('Ctrl-C', () => {
 
 describe('a connection closed without an answer', () => {
   it('on an UpdateAlias that never reached KMS: read back, unconfirmed, exit 4, and no second write', async () => {
-    // given an endpoint that closes the connection on UpdateAlias without passing it on
-    const {given, args} = await givenEndpointThat({UpdateAlias: 'cut'})
+    // given an UpdateAlias that is held unanswered, and never passed on, until the read timeout
+    const {given, args} = await givenRotationThroughProxy()
+    proxy.stall('UpdateAlias')
 
     // when
-    const run = await startCli([...args, '--yes', '--wait-timeout', '1', '--output', 'json']).finished
+    const run = await startCli([...args, '--yes', '--cli-read-timeout', '1', '--wait-timeout', '1', '--output', 'json'])
+      .finished
 
     // then the alias was read back, still on the old key, and the report says so
     expect(run.exitCode).toBe(4)
@@ -88,6 +95,7 @@ describe('a connection closed without an answer', () => {
     expect(report.verification.lastSeenTarget).toBe(given.currentKeyId)
     expect(linesOf(run.stderr)).toEqual([report.summary])
     expect(run.stderr).toContain('closed before UpdateAlias was answered')
+    expect(proxy.callsTo('UpdateAlias')).toHaveLength(1)
     expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
   })
 })
