@@ -14,7 +14,7 @@ export interface KeySummary {
 }
 
 export interface Verification {
-  /** ListAliases rounds made until the alias showed the new key, or the deadline passed. */
+  /** ListAliases reads that finished, until the alias showed the new key or the deadline passed. */
   polls: number
   pagesRead: number
   waitedMs: number

@@ -143,13 +143,14 @@ export async function waitUntilAliasTargets(
   try {
     await pRetry(
       async () => {
-        progress.polls++
-        hooks.onPoll?.(progress.polls)
+        hooks.onPoll?.(progress.polls + 1)
         const read = await readAliasTarget(kms, aliasName, {
           signal: hooks.signal,
           onePage: onePagePerPoll,
           countPage: () => progress.pagesRead++,
         })
+        // Only reads that finished count, so that lastSeenTarget always comes from one of them.
+        progress.polls++
         progress.lastSeenTarget = read.targetKeyId
         unreadPages = read.unreadPages
         if (read.targetKeyId !== keyId) throw new AliasNotVisibleYet()

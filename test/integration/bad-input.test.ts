@@ -72,6 +72,7 @@ const targetCases: BadInput[] = [
   ['an mrk- id that is too long', 'mrk-1234abcd12ab34cd56ef1234567890ab00'],
   ['an mrk- id with dashes', 'mrk-1234abcd-12ab-34cd-56ef-1234567890ab'],
   ['a key id with white space around it', `${KEY} `],
+  ['a key ARN with white space around it', `\t${KEY_ARN}`],
   ['a key id with a newline in it', `1234abcd\n-12ab-34cd-56ef-1234567890ab`],
 ].map(([what, target]) => ({
   case: `a target that is ${what}`,

@@ -82,18 +82,26 @@ describe('eventual consistency', () => {
 })
 
 describe('ListAliases paging', () => {
-  it('finds the alias on the last of three pages among 237 aliases', async () => {
-    // given 236 other aliases, all listed before ours
+  const LAST_ALIAS = 'alias/zz-app'
+
+  /** LAST_ALIAS and a target in moto, with `others` aliases that are all listed before it. */
+  async function givenAliasListedAfter(others: number) {
     const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
-    const alias = 'alias/zz-app'
-    await kms.createAlias(alias, given.currentKeyId)
+    const currentKeyId = given.currentKeyId as string
+    await kms.createAlias(LAST_ALIAS, currentKeyId)
     await Promise.all(
-      Array.from({length: 236}, (_, index) =>
-        kms.createAlias(`alias/filler-${String(index).padStart(3, '0')}`, given.currentKeyId),
+      Array.from({length: others}, (_, index) =>
+        kms.createAlias(`alias/filler-${String(index).padStart(3, '0')}`, currentKeyId),
       ),
     )
+    return given
+  }
+
+  it('finds the alias on the last of three pages among 237 aliases', async () => {
+    // given 236 other aliases, all listed before ours
+    const given = await givenAliasListedAfter(236)
     // when
-    const run = await runCli(rotationArgs(alias, given.target, '--endpoint-url', proxy.url))
+    const run = await runCli(rotationArgs(LAST_ALIAS, given.target, '--endpoint-url', proxy.url))
     // then one poll read three pages, the last one naming our alias
     expect(run.exitCode).toBe(0)
     const report = JSON.parse(run.stdout) as RotationReport
@@ -103,17 +111,19 @@ describe('ListAliases paging', () => {
     expect(pages).toHaveLength(3)
     expect(pages[0].input.Marker).toBeUndefined()
     expect(pages[2].input.Marker).toBeDefined()
-    expect(await kms.aliasTarget(alias)).toBe(given.targetKeyId)
+    expect(await kms.aliasTarget(LAST_ALIAS)).toBe(given.targetKeyId)
   })
 
   it('stops with an error naming the page that says Truncated without a marker', async () => {
-    // given a first ListAliases page that is truncated and has no marker
-    proxy.breakNextPage(1_000)
+    // given an alias beyond the first page, and first pages that are truncated with no marker
+    const given = await givenAliasListedAfter(120)
+    proxy.breakNextPage(1000)
     // when
-    const {run, report} = await rotateThroughProxy('--wait-timeout', '5')
+    const run = await runCli(rotationArgs(LAST_ALIAS, given.target, '--endpoint-url', proxy.url, '--wait-timeout', '5'))
     // then polling stopped after that one page instead of looping
     expect(run.exitCode).toBe(OUTCOMES.unconfirmed.exitCode)
-    expect(report?.verification?.error).toBe('ListAliases page 1 says Truncated but gives no NextMarker')
+    const report = JSON.parse(run.stdout) as RotationReport
+    expect(report.verification?.error).toBe('ListAliases page 1 says Truncated but gives no NextMarker')
     expect(proxy.callsTo('ListAliases')).toHaveLength(1)
   })
 })
@@ -195,8 +205,8 @@ describe('a lost answer to UpdateAlias', () => {
     // given a lost answer, and another writer that moves the alias to a third key meanwhile
     const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
     const third = await kms.createKey()
-    proxy.loseResponse('UpdateAlias')
-    const cli = startCli(rotationArgs(ALIAS, given.target, '--endpoint-url', proxy.url, '--wait-timeout', '2'))
+    proxy.loseResponse('UpdateAlias').lag(500)
+    const cli = startCli(rotationArgs(ALIAS, given.target, '--endpoint-url', proxy.url, '--wait-timeout', '3'))
     const update = await proxy.arrived('UpdateAlias')
     while (update.serverStatus === undefined) await setTimeout(10)
     await kms.client.send(new UpdateAliasCommand({AliasName: ALIAS, TargetKeyId: third.KeyId}))
@@ -218,7 +228,8 @@ describe('Ctrl-C while polling', () => {
     proxy.lag(60_000)
     const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
     const cli = startCli(rotationArgs(ALIAS, given.target, '--endpoint-url', proxy.url))
-    await proxy.arrived('ListAliases')
+    // the second poll is on its way only once the first read has been answered and taken in
+    while (proxy.callsTo('ListAliases').length < 2) await setTimeout(20)
     // when
     cli.child.kill('SIGINT')
     const run = await cli.finished
@@ -227,6 +238,7 @@ describe('Ctrl-C while polling', () => {
     const report = JSON.parse(run.stdout) as RotationReport
     expect(report).toMatchObject({outcome: 'interrupted', updateSent: true, updateAccepted: true})
     expect(report.verification?.lastSeenTarget).toBe(given.currentKeyId)
+    expect(report.verification?.polls).toBeGreaterThanOrEqual(1)
     const stderr = linesOf(run.stderr).at(-1)
     expect(stderr).toContain('UpdateAlias was accepted')
     expect(stderr).toContain(`it pointed at ${given.currentKeyId}`)
