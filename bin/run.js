@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-import {Errors, flush, run} from '@oclif/core'
-
 const argv = process.argv.slice(2)
+const {asksForVersion, versionLine} = await import('../dist/lib/version.js')
+if (asksForVersion(argv)) {
+  // Answered before oclif and the AWS SDK load, and in our format rather than oclif's.
+  await new Promise((resolve) => process.stdout.write(`${versionLine()}\n`, resolve))
+  process.exit(0)
+}
+
+const {Errors, flush, run} = await import('@oclif/core')
 // `kms-rotate help COMMAND`, as AWS CLI users type it, means `kms-rotate COMMAND --help`.
 const args = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv
 

@@ -1,12 +1,22 @@
 import {Command, Errors, Flags} from '@oclif/core'
 
-import {resolveAwsSettings} from '../lib/aws-config.js'
+import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
+import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
 import {parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
-import {colourFor, OUTPUT_FORMATS, outputFormatFromEnvironment, renderHuman, renderMachine} from '../lib/render.js'
-import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress} from '../lib/terminal.js'
+import {pagerFor, writeThroughPager} from '../lib/pager.js'
+import {
+  colourFor,
+  COLOR_MODES,
+  OUTPUT_FORMATS,
+  outputFormatFromEnvironment,
+  renderHuman,
+  renderMachine,
+} from '../lib/render.js'
+import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress, type Interrupt} from '../lib/terminal.js'
+import {versionLine} from '../lib/version.js'
 
 /** The help section for the options that work as in `aws kms update-alias`. */
 const AWS_CLI = 'AWS CLI'
@@ -48,11 +58,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
   static flags = {
     'alias-name': Flags.string({
       summary: 'The alias to move, as alias/NAME.',
-      required: true,
     }),
     'target-key-id': Flags.string({
       summary: 'The key the alias should point to: key id, multi-Region key id (mrk-…) or key ARN.',
-      required: true,
     }),
     region: Flags.string({
       summary: 'The Region; else AWS_REGION, AWS_DEFAULT_REGION, then the profile.',
@@ -116,19 +124,24 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       helpGroup: AWS_CLI,
     }),
     color: Flags.option({
-      options: ['on', 'off', 'auto'] as const,
+      options: COLOR_MODES,
       default: 'auto' as const,
-      summary: 'Colour: auto uses it on a terminal only; NO_COLOR turns it off.',
+      summary: 'Colour: auto on a terminal unless NO_COLOR is set; on even in a pipe; off never.',
       helpGroup: AWS_CLI,
     })(),
     'no-cli-pager': Flags.boolean({
       default: false,
-      summary: 'Do not send the report through AWS_PAGER or the profile\'s cli_pager.',
+      summary: 'Print straight to stdout, not through AWS_PAGER or the profile\'s cli_pager.',
       helpGroup: AWS_CLI,
     }),
     'cli-auto-prompt': Flags.boolean({
       allowNo: true,
-      summary: 'On a terminal, ask for a missing alias or key, offering the account\'s own.',
+      summary: 'Ask on a terminal for the alias and key, listing the account\'s; else AWS_CLI_AUTO_PROMPT.',
+      helpGroup: AWS_CLI,
+    }),
+    version: Flags.boolean({
+      default: false,
+      summary: 'Print the version of kms-rotate, Node.js and the OS, and exit.',
       helpGroup: AWS_CLI,
     }),
     'no-verify-ssl': Flags.boolean({
@@ -169,13 +182,27 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
 
   async run(): Promise<void> {
     const flags = await this.parseFlags()
-    validateAliasName(flags['alias-name'])
-    const target = parseTargetKeyId(flags['target-key-id'])
+    // bin/run.js answers --version before this; this serves other ways of running the command.
+    if (flags.version) {
+      process.stdout.write(`${versionLine()}\n`)
+      return
+    }
+
+    const given = {aliasName: flags['alias-name'], targetKeyId: flags['target-key-id']}
+    if (given.aliasName !== undefined) validateAliasName(given.aliasName)
+    if (given.targetKeyId !== undefined) parseTargetKeyId(given.targetKeyId)
     const output = flags.output ?? outputFormatFromEnvironment()
     const settings = await resolveAwsSettings({
       region: flags.region,
       profile: flags.profile,
       endpointUrl: flags['endpoint-url'],
+    })
+    const profileSettings = await cliProfileSettings(settings.profile)
+    const promptMode = autoPromptMode({
+      flag: flags['cli-auto-prompt'],
+      argv: this.argv,
+      profileSetting: profileSettings.cliAutoPrompt,
+      terminal: canPrompt(),
     })
 
     const [{createKmsClient, endpointOf, KmsGateway}, {rotateAlias}] = await Promise.all([
@@ -185,15 +212,21 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     const client = createKmsClient(settings)
     const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
     const kms = new KmsGateway(client, {endpoint: endpointOf(settings), profile: settings.profile}, debugLog)
-    const interrupt = interruptOnSigint(flags['alias-name'])
-    const colour = colourFor(process.stdout)
+    const colour = colourFor(process.stdout, process.env, flags.color)
+    const stderrColour = colourFor(process.stderr, process.env, flags.color)
     const asks = !flags.yes && !flags['dry-run'] && canPrompt()
 
+    let interrupt: Interrupt | undefined
+    let report
     try {
-      const report = await rotateAlias(
+      const {aliasName, targetKeyId} = await promptForMissing(given, kms, promptMode, searchOnTerminal(stderrColour))
+      validateAliasName(aliasName)
+      const target = parseTargetKeyId(targetKeyId)
+      interrupt = interruptOnSigint(aliasName)
+      report = await rotateAlias(
         kms,
         {
-          aliasName: flags['alias-name'],
+          aliasName,
           target,
           region: settings.region,
           dryRun: flags['dry-run'],
@@ -202,23 +235,30 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           onePagePerPoll: flags['no-paginate'],
         },
         {
-          ...pollProgress(flags['alias-name']),
-          confirm: asks ? confirmOnTerminal(colourFor(process.stderr), interrupt.controller) : undefined,
+          ...pollProgress(aliasName, stderrColour),
+          confirm: asks ? confirmOnTerminal(stderrColour, interrupt.controller) : undefined,
           signal: interrupt.controller.signal,
           onUpdateInFlight: interrupt.onUpdateInFlight,
         },
       )
-
-      const {exitCode} = OUTCOMES[report.outcome]
-      process.stdout.write(output ? renderMachine(report, output) : renderHuman(report, colour))
-      // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
-      // human report has just shown it on the same terminal.
-      if (exitCode !== 0 && (output || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
-      process.exitCode = exitCode
     } finally {
-      interrupt.release()
+      interrupt?.release()
       client.destroy()
     }
+
+    const {exitCode} = OUTCOMES[report.outcome]
+    const text = output ? renderMachine(report, output) : renderHuman(report, colour)
+    const pager = pagerFor({
+      noCliPager: flags['no-cli-pager'],
+      profilePager: profileSettings.cliPager,
+      stdoutIsTerminal: process.stdout.isTTY === true,
+    })
+    if (pager) await writeThroughPager(text, pager)
+    else process.stdout.write(text)
+    // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
+    // human report has just shown it on the same terminal.
+    if (exitCode !== 0 && (output || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
+    process.exitCode = exitCode
   }
 
   /** Every complaint of the flag parser is a usage error, told in one line. */

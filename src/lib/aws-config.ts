@@ -150,3 +150,16 @@ export async function resolveAwsSettings(
     maxAttempts: maxAttempts ? Number(maxAttempts.value) : DEFAULT_MAX_ATTEMPTS,
   }
 }
+
+/** Settings of the AWS CLI itself that a profile can hold; absent when the profile has none. */
+export interface CliProfileSettings {
+  cliPager?: string
+  cliAutoPrompt?: string
+}
+
+/** The profile's cli_pager and cli_auto_prompt; `profile` undefined means the default profile. */
+export async function cliProfileSettings(profile: string | undefined): Promise<CliProfileSettings> {
+  const {configFile} = await loadSharedConfigFiles()
+  const section = configFile[profile ?? 'default'] ?? {}
+  return {cliPager: section.cli_pager, cliAutoPrompt: section.cli_auto_prompt}
+}

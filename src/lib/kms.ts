@@ -5,10 +5,12 @@ import {
   DescribeKeyCommand,
   KMSClient,
   ListAliasesCommand,
+  ListKeysCommand,
   UpdateAliasCommand,
   type UpdateAliasCommandInput,
   type UpdateAliasCommandOutput,
   type AliasListEntry,
+  type KeyListEntry,
   type KeyMetadata,
 } from '@aws-sdk/client-kms'
 import {defaultProvider} from '@aws-sdk/credential-provider-node'
@@ -248,5 +250,31 @@ export class KmsGateway {
       this.kms.send(new ListAliasesCommand({Marker: marker, Limit: 100}), {abortSignal}),
     )
     return {aliases: output.Aliases ?? [], truncated: output.Truncated ?? false, nextMarker: output.NextMarker}
+  }
+
+  /** Every alias in the account and Region, AWS managed ones included, page after page. */
+  async listAliases(): Promise<AliasListEntry[]> {
+    const aliases: AliasListEntry[] = []
+    let marker: string | undefined
+    do {
+      const output = await this.call('ListAliases', () =>
+        this.kms.send(new ListAliasesCommand({Marker: marker, Limit: 100})),
+      )
+      aliases.push(...(output.Aliases ?? []))
+      marker = output.Truncated ? output.NextMarker : undefined
+    } while (marker !== undefined)
+    return aliases
+  }
+
+  /** Every key in the account and Region, whatever its state or manager, page after page. */
+  async listKeys(): Promise<KeyListEntry[]> {
+    const keys: KeyListEntry[] = []
+    let marker: string | undefined
+    do {
+      const output = await this.call('ListKeys', () => this.kms.send(new ListKeysCommand({Marker: marker, Limit: 1000})))
+      keys.push(...(output.Keys ?? []))
+      marker = output.Truncated ? output.NextMarker : undefined
+    } while (marker !== undefined)
+    return keys
   }
 }

@@ -23,9 +23,21 @@ export function outputFormatFromEnvironment(env: NodeJS.ProcessEnv = process.env
   return value as OutputFormat
 }
 
-/** Colour only on a terminal, and never when NO_COLOR is set to anything. */
-export function colourFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
-  const wanted = stream.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb'
+export const COLOR_MODES = ['on', 'off', 'auto'] as const
+export type ColorMode = (typeof COLOR_MODES)[number]
+
+/**
+ * `--color`: `auto` colours only on a terminal, and not when NO_COLOR is set to anything or TERM
+ * is dumb; `on` colours even into a pipe and beats NO_COLOR, since a flag on the command line is
+ * the more specific wish; `off` never colours.
+ */
+export function colourFor(
+  stream: NodeJS.WriteStream,
+  env: NodeJS.ProcessEnv = process.env,
+  mode: ColorMode = 'auto',
+): ChalkInstance {
+  const wanted =
+    mode === 'on' || (mode === 'auto' && stream.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb')
   return new Chalk({level: wanted ? 1 : 0})
 }
 

@@ -10,6 +10,31 @@ export function canPrompt(): boolean {
   return process.stdin.isTTY === true && process.stdout.isTTY === true
 }
 
+/**
+ * The prompts' look in `colour`: Inquirer's own colours would follow the environment, not
+ * `--color`.
+ */
+export function promptTheme(colour: ChalkInstance) {
+  return {
+    prefix: {idle: colour.blue('?'), done: colour.green('✔')},
+    spinner: {interval: 80, frames: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'].map((f) => colour.yellow(f))},
+    style: {
+      answer: (text: string) => colour.cyan(text),
+      message: (text: string) => colour.bold(text),
+      error: (text: string) => colour.red(`> ${text}`),
+      defaultAnswer: (text: string) => colour.dim(`(${text})`),
+      help: (text: string) => colour.dim(text),
+      highlight: (text: string) => colour.cyan(text),
+      key: (text: string) => colour.cyan.bold(`<${text}>`),
+      disabled: (text: string) => colour.dim(`- ${text}`),
+      searchTerm: (text: string) => colour.cyan(text),
+      description: (text: string) => colour.cyan(text),
+      keysHelpTip: (keys: Array<[string, string]>) =>
+        keys.map(([key, action]) => `${colour.bold(key)} ${colour.dim(action)}`).join(colour.dim(' • ')),
+    },
+  }
+}
+
 /** Shows the plan on stderr and asks before UpdateAlias; Ctrl-C at the prompt interrupts. */
 export function confirmOnTerminal(colour: ChalkInstance, interrupt: AbortController): RotationHooks['confirm'] {
   return async (plan: RotationReport) => {
@@ -17,7 +42,7 @@ export function confirmOnTerminal(colour: ChalkInstance, interrupt: AbortControl
     const {default: confirm} = await import('@inquirer/confirm')
     try {
       return await confirm(
-        {message: `Move ${plan.alias} to ${plan.to.keyId}?`, default: false},
+        {message: `Move ${plan.alias} to ${plan.to.keyId}?`, default: false, theme: promptTheme(colour)},
         {output: process.stderr},
       )
     } catch (error) {
@@ -29,8 +54,13 @@ export function confirmOnTerminal(colour: ChalkInstance, interrupt: AbortControl
 }
 
 /** A spinner with the elapsed time on stderr while polling; nothing at all off a terminal. */
-export function pollProgress(aliasName: string): Pick<RotationHooks, 'onWaitStart' | 'onPoll' | 'onWaitEnd'> {
+export function pollProgress(
+  aliasName: string,
+  colour?: ChalkInstance,
+): Pick<RotationHooks, 'onWaitStart' | 'onPoll' | 'onWaitEnd'> {
   if (!process.stderr.isTTY) return {}
+  // oclif colours the spinner whenever both streams are terminals; an empty colour means none.
+  if (colour?.level === 0 && 'color' in ux.action) Object.assign(ux.action, {color: ''})
 
   let startedAt = 0
   let polls = 0

@@ -107,15 +107,32 @@ function shellQuote(word: string): string {
   return `'${word.replaceAll("'", "'\\''")}'`
 }
 
+/** Keys typed on the terminal once `after` shows, later on the screen than the previous step's. */
+export interface KeyStep {
+  after: string | RegExp
+  keys: string
+}
+
+/** Where `after` ends in `text`, looking from `from` on; -1 when it is not there yet. */
+function endOf(text: string, after: string | RegExp, from: number): number {
+  const rest = text.slice(from)
+  if (typeof after === 'string') {
+    const index = rest.indexOf(after)
+    return index === -1 ? -1 : from + index + after.length
+  }
+
+  const match = after.exec(rest)
+  return match ? from + match.index + match[0].length : -1
+}
+
 /**
  * `node bin/run.js ARGS` on a pseudo-terminal (util-linux `script`), as an operator at a shell
  * would run it; stdout and stderr arrive mixed in `screen`, and in `text` without escape
- * sequences. When the confirmation prompt shows,
- * `answer` is typed, followed by Enter.
+ * sequences. Each step's keys are typed once its text shows.
  */
-export async function runOnTerminal(
+export async function runOnTerminalTyping(
   args: string[],
-  answer: string | undefined,
+  steps: KeyStep[],
   env: NodeJS.ProcessEnv = cliEnvironment(),
 ): Promise<{exitCode: number | null; screen: string; text: string}> {
   const command = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args].map(shellQuote).join(' ')
@@ -125,12 +142,16 @@ export async function runOnTerminal(
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   let screen = ''
-  let answered = false
+  let next = 0
+  let seenUpTo = 0
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     screen += chunk
-    if (answer !== undefined && !answered && withoutEscapes(screen).includes('? Move ')) {
-      answered = true
-      child.stdin.write(`${answer}\r`)
+    while (next < steps.length) {
+      const end = endOf(withoutEscapes(screen), steps[next].after, seenUpTo)
+      if (end === -1) break
+      seenUpTo = end
+      child.stdin.write(steps[next].keys)
+      next += 1
     }
   })
   const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
@@ -143,4 +164,13 @@ export async function runOnTerminal(
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** The same, answering the confirmation prompt with `answer` and Enter when it shows. */
+export async function runOnTerminal(
+  args: string[],
+  answer: string | undefined,
+  env: NodeJS.ProcessEnv = cliEnvironment(),
+): Promise<{exitCode: number | null; screen: string; text: string}> {
+  return runOnTerminalTyping(args, answer === undefined ? [] : [{after: '? Move ', keys: `${answer}\r`}], env)
 }

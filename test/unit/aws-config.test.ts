@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {resolveAwsSettings, type AwsOptions} from '../../src/lib/aws-config.js'
+import {cliProfileSettings, resolveAwsSettings, type AwsOptions} from '../../src/lib/aws-config.js'
 import {ConfigurationError, UsageError} from '../../src/lib/errors.js'
 import {EXIT} from '../../src/lib/outcomes.js'
 
@@ -343,5 +343,37 @@ describe('resolveAwsSettings: attempts per call', () => {
     const error = await errorFrom({region: 'us-east-1'})
     expect(error).toBeInstanceOf(ConfigurationError)
     expect((error as ConfigurationError).message).toContain(`AWS_MAX_ATTEMPTS '${value}'`)
+  })
+})
+
+describe('cliProfileSettings', () => {
+  const config = `[default]
+cli_pager = less -R
+cli_auto_prompt = on-partial
+
+[profile dev]
+cli_pager = more
+
+[profile quiet]
+cli_pager =
+`
+
+  it("reads the default profile's cli_pager and cli_auto_prompt", async () => {
+    givenAwsFiles(config)
+    expect(await cliProfileSettings(undefined)).toEqual({cliPager: 'less -R', cliAutoPrompt: 'on-partial'})
+  })
+
+  it('reads the named profile only, without falling back on the default one', async () => {
+    givenAwsFiles(config)
+    expect(await cliProfileSettings('dev')).toEqual({cliPager: 'more', cliAutoPrompt: undefined})
+  })
+
+  it('reads an empty cli_pager as no pager', async () => {
+    givenAwsFiles(config)
+    expect((await cliProfileSettings('quiet')).cliPager ?? '').toBe('')
+  })
+
+  it('has nothing for a profile that only the credentials file knows', async () => {
+    expect(await cliProfileSettings('keys-only')).toEqual({cliPager: undefined, cliAutoPrompt: undefined})
   })
 })

@@ -1,11 +1,13 @@
-import {DescribeKeyCommand, KMSClient, ListAliasesCommand} from '@aws-sdk/client-kms'
+import {DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand} from '@aws-sdk/client-kms'
 import {beforeEach, describe, expect, it} from 'vitest'
 
 import {ConfigurationError, KmsRotateError, ServiceError} from '../../src/lib/errors.js'
 import {endpointOf, KmsGateway, toKmsRotateError} from '../../src/lib/kms.js'
 import {EXIT} from '../../src/lib/outcomes.js'
 import {
+  aliasEntry,
   connectionRefused,
+  CURRENT_KEY_ID,
   ENDPOINT,
   keyMetadata,
   kmsMock,
@@ -191,5 +193,43 @@ describe('KmsGateway', () => {
     expect(page).toEqual({aliases: [], truncated: true, nextMarker: 'next'})
     expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {Marker: 'previous', Limit: 100})
     expect(kmsMock.commandCalls(ListAliasesCommand)[0].args[0].input.KeyId).toBeUndefined()
+  })
+
+  it('lists every alias of the account by following NextMarker, counting each page', async () => {
+    // given two pages of aliases
+    kmsMock
+      .on(ListAliasesCommand, {Marker: undefined})
+      .resolves({Aliases: [aliasEntry('alias/a', CURRENT_KEY_ID)], Truncated: true, NextMarker: 'page-2'})
+      .on(ListAliasesCommand, {Marker: 'page-2'})
+      .resolves({Aliases: [aliasEntry('alias/b', TARGET_KEY_ID)], Truncated: false})
+    const kms = newGateway()
+    // when
+    const aliases = await kms.listAliases()
+    // then both pages are read, for the whole account (no KeyId)
+    expect(aliases.map((alias) => alias.AliasName)).toEqual(['alias/a', 'alias/b'])
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 2)
+    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 2, {Marker: 'page-2'})
+    for (const call of kmsMock.commandCalls(ListAliasesCommand)) expect(call.args[0].input.KeyId).toBeUndefined()
+    expect(kms.apiCalls).toEqual({ListAliases: 2})
+  })
+
+  it('lists every key of the account by following NextMarker', async () => {
+    kmsMock
+      .on(ListKeysCommand, {Marker: undefined})
+      .resolves({Keys: [{KeyId: CURRENT_KEY_ID}], Truncated: true, NextMarker: 'page-2'})
+      .on(ListKeysCommand, {Marker: 'page-2'})
+      .resolves({Keys: [{KeyId: TARGET_KEY_ID}]})
+    const kms = newGateway()
+    expect((await kms.listKeys()).map((key) => key.KeyId)).toEqual([CURRENT_KEY_ID, TARGET_KEY_ID])
+    expect(kms.apiCalls).toEqual({ListKeys: 2})
+  })
+
+  it('turns a failed ListKeys into the AWS CLI-style service error', async () => {
+    kmsMock.on(ListKeysCommand).rejects(serviceException('AccessDeniedException', 'not allowed'))
+    const error = await newGateway().listKeys().catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).message).toBe(
+      'An error occurred (AccessDeniedException) when calling the ListKeys operation: not allowed',
+    )
   })
 })

@@ -321,6 +321,25 @@ describe('renderHuman', () => {
     expect(text).not.toMatch(ANSI_ESCAPE)
   })
 
+  it('writes ANSI escapes off a terminal with --color on', () => {
+    expect(renderHuman(fixedReport(), colourFor(terminal(false), {}, 'on'))).toMatch(ANSI_ESCAPE)
+  })
+
+  it('lets --color on beat NO_COLOR and a dumb terminal', () => {
+    const env = {NO_COLOR: '1', TERM: 'dumb'}
+    expect(renderHuman(fixedReport(), colourFor(terminal(true), env, 'on'))).toMatch(ANSI_ESCAPE)
+  })
+
+  it('writes no ANSI escapes on a terminal with --color off', () => {
+    const report = fixedReport()
+    expect(renderHuman(report, colourFor(terminal(true), {}, 'off'))).not.toMatch(ANSI_ESCAPE)
+    expect(renderPlan(report, colourFor(terminal(true), {}, 'off'))).not.toMatch(ANSI_ESCAPE)
+  })
+
+  it('colours on a terminal with --color auto, as without the flag', () => {
+    expect(renderHuman(fixedReport(), colourFor(terminal(true), {}, 'auto'))).toMatch(ANSI_ESCAPE)
+  })
+
   it.each([
     ['NO_COLOR is set', {NO_COLOR: '1'}],
     ['NO_COLOR is set to the empty string', {NO_COLOR: ''}],
