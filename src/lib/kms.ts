@@ -1,6 +1,3 @@
-import {Agent as HttpAgent} from 'node:http'
-import {Agent as HttpsAgent} from 'node:https'
-
 import {
   DescribeKeyCommand,
   KMSClient,
@@ -8,16 +5,18 @@ import {
   UpdateAliasCommand,
   type AliasListEntry,
   type KeyMetadata,
+  type KMSClientConfig,
 } from '@aws-sdk/client-kms'
 import {defaultProvider} from '@aws-sdk/credential-provider-node'
 import {NodeHttpHandler} from '@smithy/node-http-handler'
+import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy/types'
 
 import {withoutUserInfo, type AwsSettings} from './aws-config.js'
 import {ConfigurationError, KmsRotateError, ServiceError} from './errors.js'
 import {EXIT} from './outcomes.js'
+import {LOG_EACH_ATTEMPT, logEachAttempt, requestHandlerOptions, unsignedRequestConfig} from './transport.js'
 
-/** The AWS CLI's default for both the connect and the read timeout. */
-const DEFAULT_TIMEOUT_MS = 60_000
+export {unverifiedTlsWarning} from './transport.js'
 
 /**
  * The SDK reports through this only what we ask it for; without it, the credential chain
@@ -30,31 +29,86 @@ class SilentLogger {
   error(): void {}
 }
 
-export function createKmsClient(settings: AwsSettings): KMSClient {
+export interface KmsClientOptions {
+  /** Receives a line per HTTP attempt and one when credentials are found; never a secret. */
+  debugLog?: (line: string) => void
+}
+
+/**
+ * In the AWS CLI, keys in the environment beat a profile named by AWS_PROFILE (not one named by
+ * --profile); the SDK's default chain would take the profile.
+ */
+function environmentKeysOverProfile(
+  settings: Pick<AwsSettings, 'profileSource'>,
+  env: NodeJS.ProcessEnv,
+): AwsCredentialIdentity | undefined {
+  const {AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey} = env
+  const sessionToken = env.AWS_SESSION_TOKEN
+  if (settings.profileSource !== 'AWS_PROFILE' || !accessKeyId || !secretAccessKey) return undefined
+  return {accessKeyId, secretAccessKey, ...(sessionToken ? {sessionToken} : {})}
+}
+
+/** Says which source the credentials came from, by the SDK's names for them, and nothing of the keys. */
+function reportingSource(provider: AwsCredentialIdentityProvider, log: (line: string) => void) {
+  return async (...args: Parameters<AwsCredentialIdentityProvider>) => {
+    const credentials = await provider(...args)
+    const sources = Object.keys((credentials as {$source?: object}).$source ?? {})
+    log(`credentials from ${sources.length > 0 ? sources.join(', ') : 'the environment'}`)
+    return credentials
+  }
+}
+
+function credentialsConfig(
+  settings: AwsSettings,
+  logger: SilentLogger,
+  debugLog: ((line: string) => void) | undefined,
+): Partial<KMSClientConfig> {
+  if (!settings.signRequests) {
+    return {
+      ...unsignedRequestConfig(),
+      // Nothing should ask for credentials now; if something does, the run fails loudly.
+      credentials: () => Promise.reject(new Error('credentials were asked for despite --no-sign-request')),
+    }
+  }
+
+  const keys = environmentKeysOverProfile(settings, process.env)
+  const provider = keys ? async () => keys : defaultProvider({profile: settings.profile, logger})
+  return {credentials: debugLog ? reportingSource(provider, debugLog) : provider}
+}
+
+/**
+ * The configuration every KMS client of a run shares: Region, endpoint, credentials (or none),
+ * the request handler with its TLS trust and timeouts, and a logger that keeps the SDK quiet.
+ */
+export function kmsClientConfig(settings: AwsSettings, {debugLog}: KmsClientOptions = {}): KMSClientConfig {
   // The SDK warns on every run under Node 20; the warning is for us, not for operators.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
   const logger = new SilentLogger()
-  return new KMSClient({
+  return {
     region: settings.region,
     endpoint: settings.endpoint,
     profile: settings.profile,
-    credentials: defaultProvider({profile: settings.profile, logger}),
+    ...credentialsConfig(settings, logger, debugLog),
     logger,
     // Throttling and 5xx answers are retried here, so the visibility poll never retries them again.
     retryMode: settings.retryMode,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: DEFAULT_TIMEOUT_MS,
-      // An answer that stops arriving for this long ends the call, like the AWS CLI's read timeout.
-      socketTimeout: DEFAULT_TIMEOUT_MS,
-      httpAgent: new HttpAgent({keepAlive: true}),
-      httpsAgent: new HttpsAgent({keepAlive: true}),
-      logger,
-    }),
-  })
+    requestHandler: new NodeHttpHandler(requestHandlerOptions(settings, logger)),
+  }
 }
 
-export function endpointOf(settings: AwsSettings): string {
+/** A KMS client from the shared configuration; `overrides` let a client differ, in its retries say. */
+export function createKmsClient(
+  settings: AwsSettings,
+  options: KmsClientOptions = {},
+  overrides: Partial<KMSClientConfig> = {},
+): KMSClient {
+  const client = new KMSClient({...kmsClientConfig(settings, options), ...overrides})
+  if (options.debugLog) client.middlewareStack.add(logEachAttempt(options.debugLog), LOG_EACH_ATTEMPT)
+  return client
+}
+
+export function endpointOf(settings: Pick<AwsSettings, 'region' | 'endpoint'>): string {
   if (settings.endpoint) return withoutUserInfo(settings.endpoint)
   const suffix = settings.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
   return `https://kms.${settings.region}.${suffix}`
@@ -73,6 +127,10 @@ interface SdkError extends Error {
 }
 
 const GENERIC_CREDENTIALS_MESSAGE = /^Could not load credentials from any providers/
+/** Every way the SDK's SSO providers say that the cached token is missing, invalid or expired ends so. */
+const SSO_LOGIN_NEEDED = /run '?aws sso login/i
+/** Node's codes for a certificate that does not check out, as against a TLS exchange that broke. */
+const CERTIFICATE_NOT_TRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ISSUER/
 
 function firstLine(text: string): string {
   return text.split('\n')[0].trim()
@@ -89,7 +147,15 @@ export function toKmsRotateError(error: unknown, operation: string, {endpoint, p
   if (error instanceof KmsRotateError || !(error instanceof Error)) return error as Error
   const sdkError = error as SdkError
 
-  if (sdkError.name === 'CredentialsProviderError') {
+  if (sdkError.name === 'CredentialsProviderError' || sdkError.name === 'TokenProviderError') {
+    if (SSO_LOGIN_NEEDED.test(sdkError.message)) {
+      const login = profile === undefined ? 'aws sso login' : `aws sso login --profile ${profile}`
+      return new ConfigurationError(
+        `Unable to locate credentials${profile === undefined ? '' : ` for profile ${profile}`}: ` +
+          `its SSO token is missing, invalid or expired. Run "${login}", then run this command again.`,
+      )
+    }
+
     if (!GENERIC_CREDENTIALS_MESSAGE.test(sdkError.message)) {
       return new ConfigurationError(`Unable to locate credentials: ${firstLine(sdkError.message)}.`)
     }
@@ -126,7 +192,15 @@ export function toKmsRotateError(error: unknown, operation: string, {endpoint, p
     return new KmsRotateError(`${phase} timeout on endpoint URL: "${endpoint}" (${operation}).`, EXIT.other)
   }
 
-  if (/CERT|SSL|TLS|SELF_SIGNED/.test(code)) {
+  if (CERTIFICATE_NOT_TRUSTED.test(code)) {
+    return new KmsRotateError(
+      `SSL validation failed for ${endpoint}: ${firstLine(sdkError.message)}. ` +
+        'If its CA is private, name a PEM file of it with --ca-bundle or AWS_CA_BUNDLE.',
+      EXIT.other,
+    )
+  }
+
+  if (/SSL|TLS|EPROTO/.test(code)) {
     return new KmsRotateError(`SSL validation failed for ${endpoint}: ${firstLine(sdkError.message)}.`, EXIT.other)
   }
 
