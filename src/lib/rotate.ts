@@ -17,6 +17,8 @@ export interface RotationRequest {
   allowKeySpecChange: boolean
   /** 0 skips the visibility poll. */
   waitTimeoutSeconds: number
+  /** false: each poll reads only the first ListAliases page (--no-paginate). */
+  paginate?: boolean
 }
 
 export interface RotationHooks {
@@ -35,6 +37,12 @@ export interface RotationHooks {
 export const POLL_BACKOFF = {minTimeout: 250, maxTimeout: 5000, factor: 2, randomize: true} as const
 
 class AliasNotVisibleYet extends Error {}
+
+/** Options of the visibility poll. */
+export interface PollOptions {
+  /** false: read only the first ListAliases page of each poll. */
+  paginate?: boolean
+}
 
 async function lookUp(describe: () => Promise<KeyMetadata>): Promise<KeyLookup> {
   try {
@@ -90,6 +98,7 @@ async function aliasListedOnKey(
   keyId: string,
   signal: AbortSignal | undefined,
   countPage: () => void,
+  paginate = true,
 ): Promise<boolean> {
   let marker: string | undefined
   for (let page = 1; ; page++) {
@@ -97,6 +106,15 @@ async function aliasListedOnKey(
     countPage()
     if (aliases.some((alias) => alias.AliasName === aliasName && alias.TargetKeyId === keyId)) return true
     if (!truncated) return false
+    // Polling on could not tell "not visible yet" from "on a page left unread".
+    if (!paginate) {
+      throw new KmsRotateError(
+        `${aliasName} is not on the first ListAliases page for ${keyId}, ` +
+          'and --no-paginate leaves the others unread',
+        EXIT.other,
+      )
+    }
+
     if (!nextMarker) {
       throw new KmsRotateError(`ListAliases page ${page} says Truncated but gives no NextMarker`, EXIT.other)
     }
@@ -112,6 +130,7 @@ export async function waitUntilAliasTargets(
   keyId: string,
   timeoutSeconds: number,
   hooks: Pick<RotationHooks, 'onPoll' | 'signal'> = {},
+  {paginate = true}: PollOptions = {},
 ): Promise<{seen: boolean; verification: Verification}> {
   const startedAt = performance.now()
   const progress = {polls: 0, pagesRead: 0}
@@ -125,7 +144,8 @@ export async function waitUntilAliasTargets(
       async () => {
         progress.polls++
         hooks.onPoll?.(progress.polls)
-        const listed = await aliasListedOnKey(kms, aliasName, keyId, hooks.signal, () => progress.pagesRead++)
+        const countPage = () => progress.pagesRead++
+        const listed = await aliasListedOnKey(kms, aliasName, keyId, hooks.signal, countPage, paginate)
         if (!listed) throw new AliasNotVisibleYet()
       },
       {
@@ -206,6 +226,7 @@ export async function rotateAlias(
         report.to.keyId as string,
         request.waitTimeoutSeconds,
         hooks,
+        {paginate: request.paginate},
       )
       seen = waited.seen
       report.verification = waited.verification

@@ -605,6 +605,53 @@ describe('rotateAlias visibility poll', () => {
     expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 2)
   })
 
+  it('with paginate false reads one page and finds the alias on it', async () => {
+    // given the alias on the first of two pages
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock
+      .on(ListAliasesCommand)
+      .resolves({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: true, NextMarker: 'page-2'})
+    // when the alias is rotated with --no-paginate
+    const report = await rotate({paginate: false})
+    // then the second page was never asked for
+    expect(report.outcome).toBe('rotated')
+    expect(report.verification).toMatchObject({polls: 1, pagesRead: 1, error: null})
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+  })
+
+  it('with paginate false is unconfirmed, saying so, when the alias is not on a first page that has more', async () => {
+    // given the alias only on the second page
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock
+      .on(ListAliasesCommand, {Marker: undefined})
+      .resolves({Aliases: [aliasEntry('alias/one', TARGET_KEY_ID)], Truncated: true, NextMarker: 'page-2'})
+      .on(ListAliasesCommand, {Marker: 'page-2'})
+      .resolves({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: false})
+    // when the alias is rotated with --no-paginate
+    const report = await rotate({paginate: false})
+    // then polling stops at once, and the report says the other pages were left unread
+    expect(report.outcome).toBe('unconfirmed')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(4)
+    expect(report.verification).toMatchObject({polls: 1, pagesRead: 1})
+    expect(report.verification?.error).toBe(
+      `${ALIAS} is not on the first ListAliases page for ${TARGET_KEY_ID}, and --no-paginate leaves the others unread`,
+    )
+    expect(report.summary).toContain('polling stopped: alias/app is not on the first ListAliases page')
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(kmsMock).not.toHaveReceivedCommandWith(ListAliasesCommand, {Marker: 'page-2'})
+  })
+
+  it('with paginate false keeps polling a single page that is not truncated until the alias shows', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolvesOnce(STALE).resolves(MOVED)
+    const report = await rotate({paginate: false})
+    expect(report.outcome).toBe('rotated')
+    expect(report.verification).toMatchObject({polls: 2, pagesRead: 2, error: null})
+  })
+
   it('does not count the alias as moved when another alias shows the new key', async () => {
     givenKeys()
     givenUpdateAccepted()
