@@ -20,12 +20,20 @@ function operationOf(request: IncomingMessage): string {
   return typeof target === 'string' ? target.replace(/^TrentService\./, '') : ''
 }
 
-async function forward(motoUrl: string, request: IncomingMessage, body: Buffer, response: ServerResponse) {
+/** Passes one request on to moto and its answer back; `extraHeaders` are added on the way. */
+export async function forward(
+  motoUrl: string,
+  request: IncomingMessage,
+  body: Buffer,
+  response: ServerResponse,
+  extraHeaders: Record<string, string> = {},
+) {
   const headers = Object.fromEntries(
     Object.entries(request.headers).filter(
       (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host',
     ),
   )
+  Object.assign(headers, extraHeaders)
   const answer = await fetch(new URL(request.url ?? '/', motoUrl), {method: request.method, headers, body})
   response.writeHead(answer.status, {'content-type': answer.headers.get('content-type') ?? 'application/json'})
   response.end(Buffer.from(await answer.arrayBuffer()))
