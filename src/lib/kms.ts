@@ -49,13 +49,35 @@ function environmentKeysOverProfile(
 }
 
 /** Says which source the credentials came from, by the SDK's names for them, and nothing of the keys. */
-function reportingSource(provider: AwsCredentialIdentityProvider, log: (line: string) => void) {
+function reportingSource(provider: AwsCredentialIdentityProvider, log: (line: string) => void, otherwise: string) {
   return async (...args: Parameters<AwsCredentialIdentityProvider>) => {
     const credentials = await provider(...args)
     const sources = Object.keys((credentials as {$source?: object}).$source ?? {})
-    log(`credentials from ${sources.length > 0 ? sources.join(', ') : 'the environment'}`)
+    log(`credentials from ${sources.length > 0 ? sources.join(', ') : otherwise}`)
     return credentials
   }
+}
+
+interface CredentialChain {
+  provider: AwsCredentialIdentityProvider
+  /** What --debug names as the source when the credentials do not say. */
+  label: string
+}
+
+/** One chain per run, so that a second client does not run credential_process or SSO again. */
+const chains = new WeakMap<AwsSettings, CredentialChain>()
+
+function chainFor(settings: AwsSettings, logger: SilentLogger): CredentialChain {
+  let chain = chains.get(settings)
+  if (!chain) {
+    const keys = environmentKeysOverProfile(settings, process.env)
+    chain = keys
+      ? {provider: async () => keys, label: 'AWS_ACCESS_KEY_ID, over AWS_PROFILE'}
+      : {provider: defaultProvider({profile: settings.profile, logger}), label: 'the default chain'}
+    chains.set(settings, chain)
+  }
+
+  return chain
 }
 
 function credentialsConfig(
@@ -71,9 +93,8 @@ function credentialsConfig(
     }
   }
 
-  const keys = environmentKeysOverProfile(settings, process.env)
-  const provider = keys ? async () => keys : defaultProvider({profile: settings.profile, logger})
-  return {credentials: debugLog ? reportingSource(provider, debugLog) : provider}
+  const {provider, label} = chainFor(settings, logger)
+  return {credentials: debugLog ? reportingSource(provider, debugLog, label) : provider}
 }
 
 /**
@@ -130,7 +151,7 @@ const GENERIC_CREDENTIALS_MESSAGE = /^Could not load credentials from any provid
 /** Every way the SDK's SSO providers say that the cached token is missing, invalid or expired ends so. */
 const SSO_LOGIN_NEEDED = /run '?aws sso login/i
 /** Node's codes for a certificate that does not check out, as against a TLS exchange that broke. */
-const CERTIFICATE_NOT_TRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ISSUER/
+const CERTIFICATE_NOT_TRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/
 
 function firstLine(text: string): string {
   return text.split('\n')[0].trim()
@@ -149,10 +170,13 @@ export function toKmsRotateError(error: unknown, operation: string, {endpoint, p
 
   if (sdkError.name === 'CredentialsProviderError' || sdkError.name === 'TokenProviderError') {
     if (SSO_LOGIN_NEEDED.test(sdkError.message)) {
-      const login = profile === undefined ? 'aws sso login' : `aws sso login --profile ${profile}`
+      const [whose, login] =
+        profile === undefined
+          ? ['the default profile', 'aws sso login']
+          : [`profile ${profile}`, `aws sso login --profile ${profile}`]
       return new ConfigurationError(
-        `Unable to locate credentials${profile === undefined ? '' : ` for profile ${profile}`}: ` +
-          `its SSO token is missing, invalid or expired. Run "${login}", then run this command again.`,
+        `Unable to locate credentials: the SSO token of ${whose} is missing, invalid or expired. ` +
+          `Run "${login}", then run this command again.`,
       )
     }
 

@@ -153,7 +153,7 @@ describe('toKmsRotateError', () => {
     expect(error).toBeInstanceOf(ConfigurationError)
     expect((error as ConfigurationError).exitCode).toBe(253)
     expect(error.message).toBe(
-      'Unable to locate credentials for profile dev: its SSO token is missing, invalid or expired. ' +
+      'Unable to locate credentials: the SSO token of profile dev is missing, invalid or expired. ' +
         'Run "aws sso login --profile dev", then run this command again.',
     )
   })
@@ -164,6 +164,7 @@ describe('toKmsRotateError', () => {
     })
     const error = toKmsRotateError(sso, 'DescribeKey', {endpoint: ENDPOINT})
     expect((error as ConfigurationError).exitCode).toBe(253)
+    expect(error.message).toContain('the SSO token of the default profile is missing')
     expect(error.message).toContain('Run "aws sso login", then')
   })
 

@@ -2,7 +2,10 @@
  * The KMS client as the CLI builds it, with a request handler that answers in memory: what goes
  * on the wire (signed or not), the per-attempt debug lines, TLS trust and timeouts.
  */
+import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import type {Agent as HttpsAgent} from 'node:https'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
 import {DescribeKeyCommand} from '@aws-sdk/client-kms'
@@ -118,6 +121,40 @@ describe('signing', () => {
     const {handler} = answering({body: DESCRIBED})
     const client = createKmsClient(await settings({signRequests: false}), {}, {requestHandler: handler})
     await expect(client.send(new DescribeKeyCommand({KeyId: KEY_ID}))).resolves.toMatchObject(DESCRIBED)
+  })
+})
+
+describe('credentials', () => {
+  let directory: string
+
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'kms-rotate-credentials-'))
+  })
+
+  afterEach(() => rmSync(directory, {recursive: true, force: true}))
+
+  it('are looked up once for every client made from the same settings', async () => {
+    // given a profile whose credential_process notes each time it runs
+    const runs = join(directory, 'runs')
+    const script = join(directory, 'credentials.sh')
+    const answer = {Version: 1, AccessKeyId: 'AKIDPROCESS', SecretAccessKey: 'secret'}
+    writeFileSync(script, `#!/bin/sh\necho run >> '${runs}'\nprintf '%s' '${JSON.stringify(answer)}'\n`)
+    chmodSync(script, 0o755)
+    writeFileSync(join(directory, 'config'), `[profile process]\ncredential_process = ${script}\n`)
+    process.env.AWS_CONFIG_FILE = join(directory, 'config')
+    const shared = await settings({profile: 'process'})
+    const {sent, handler} = answering({body: DESCRIBED})
+    // when two clients each send a request
+    for (const client of [1, 2].map(() => createKmsClient(shared, {}, {requestHandler: handler}))) {
+      await client.send(new DescribeKeyCommand({KeyId: KEY_ID}))
+    }
+
+    // then both requests were signed with the process's key, which ran once
+    expect(sent.map((request) => request.headers.authorization)).toEqual([
+      expect.stringContaining('Credential=AKIDPROCESS/'),
+      expect.stringContaining('Credential=AKIDPROCESS/'),
+    ])
+    expect(readFileSync(runs, 'utf8')).toBe('run\n')
   })
 })
 
