@@ -1,7 +1,7 @@
 import {Command, Errors, Flags} from '@oclif/core'
 
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
-import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
+import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
 import {parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
@@ -20,6 +20,9 @@ import {versionLine} from '../lib/version.js'
 
 /** The help section for the options that work as in `aws kms update-alias`. */
 const AWS_CLI = 'AWS CLI'
+
+/** Node's timers hold at most 2^31 - 1 ms; a longer timeout would fire at once. */
+const MAX_TIMEOUT_SECONDS = 2_147_483
 
 function helpTable(rows: string[][]): string {
   const width = Math.max(...rows.map((row) => row[0].length))
@@ -101,7 +104,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
       default: false,
-      summary: 'Show each API call and, on failure, the stack trace on stderr.',
+      summary: 'Show the settings, each HTTP attempt and API call, and any stack trace, on stderr.',
       helpGroup: AWS_CLI,
     }),
     'cli-input-json': Flags.string({
@@ -156,11 +159,13 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     'cli-connect-timeout': Flags.integer({
       summary: 'Seconds to wait for a connection (default 60); 0 waits forever.',
       min: 0,
+      max: MAX_TIMEOUT_SECONDS,
       helpGroup: AWS_CLI,
     }),
     'cli-read-timeout': Flags.integer({
       summary: 'Seconds to wait for each answer (default 60); 0 waits forever.',
       min: 0,
+      max: MAX_TIMEOUT_SECONDS,
       helpGroup: AWS_CLI,
     }),
     'no-sign-request': Flags.boolean({
@@ -196,6 +201,11 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       region: flags.region,
       profile: flags.profile,
       endpointUrl: flags['endpoint-url'],
+      verifySsl: !flags['no-verify-ssl'],
+      caBundle: flags['ca-bundle'],
+      connectTimeoutSeconds: flags['cli-connect-timeout'],
+      readTimeoutSeconds: flags['cli-read-timeout'],
+      signRequests: !flags['no-sign-request'],
     })
     const profileSettings = await cliProfileSettings(settings.profile)
     const promptMode = autoPromptMode({
@@ -205,13 +215,17 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       terminal: canPrompt(),
     })
 
-    const [{createKmsClient, endpointOf, KmsGateway}, {rotateAlias}] = await Promise.all([
+    const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}] = await Promise.all([
       import('../lib/kms.js'),
       import('../lib/rotate.js'),
     ])
-    const client = createKmsClient(settings)
     const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
-    const kms = new KmsGateway(client, {endpoint: endpointOf(settings), profile: settings.profile}, debugLog)
+    debugLog?.(describeSettings(settings))
+    const endpoint = endpointOf(settings)
+    const warning = unverifiedTlsWarning(settings, endpoint)
+    if (warning) process.stderr.write(`${warning}\n`)
+    const client = createKmsClient(settings, {debugLog})
+    const kms = new KmsGateway(client, {endpoint, profile: settings.profile}, debugLog)
     const colour = colourFor(process.stdout, process.env, flags.color)
     const stderrColour = colourFor(process.stderr, process.env, flags.color)
     const asks = !flags.yes && !flags['dry-run'] && canPrompt()

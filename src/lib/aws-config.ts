@@ -1,3 +1,6 @@
+import {X509Certificate} from 'node:crypto'
+import {readFile} from 'node:fs/promises'
+
 import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
 
 import {ConfigurationError, shown, UsageError} from './errors.js'
@@ -6,6 +9,21 @@ export interface AwsOptions {
   region?: string
   profile?: string
   endpointUrl?: string
+  /** false: --no-verify-ssl. */
+  verifySsl?: boolean
+  caBundle?: string
+  /** Seconds; 0 waits forever, undefined is the AWS CLI's 60. */
+  connectTimeoutSeconds?: number
+  readTimeoutSeconds?: number
+  /** false: --no-sign-request. */
+  signRequests?: boolean
+}
+
+/** Certificates to trust instead of Node's own list, with the setting that named the file. */
+export interface CaBundle {
+  path: string
+  source: string
+  pem: string
 }
 
 /** Where requests go and as whom, resolved the way the AWS CLI resolves it. */
@@ -13,13 +31,28 @@ export interface AwsSettings {
   region: string
   /** undefined means the default profile, or none at all. */
   profile: string | undefined
+  /** Keys in the environment beat a profile from AWS_PROFILE, but not one from --profile. */
+  profileSource: '--profile' | 'AWS_PROFILE' | undefined
   /** undefined means the public KMS endpoint of the Region. */
   endpoint: string | undefined
   /** How the SDK retries throttling and server errors. */
   retryMode: string
   /** Attempts per call, the first included. */
   maxAttempts: number
+  /** false: TLS certificates are not checked at all (--no-verify-ssl). */
+  verifySsl: boolean
+  /** undefined: Node's own list of CAs; never read when verifySsl is false. */
+  caBundle: CaBundle | undefined
+  /** 0 means no limit. */
+  connectTimeoutMs: number
+  /** The longest silence while waiting for an answer; 0 means no limit. */
+  readTimeoutMs: number
+  /** false: requests go unsigned and no credentials are looked for (--no-sign-request). */
+  signRequests: boolean
 }
+
+/** The AWS CLI's default for both the connect and the read timeout. */
+export const DEFAULT_TIMEOUT_SECONDS = 60
 
 const REGION_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/
 const RETRY_MODES = ['standard', 'adaptive', 'legacy']
@@ -68,11 +101,53 @@ function checkEndpoint(endpoint: string, source: string): string {
   return endpoint
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
+
+function isCertificate(pem: string): boolean {
+  try {
+    new X509Certificate(pem)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Reads the bundle now, so that a bad path ends the run before any request, naming the setting. */
+async function loadCaBundle({source, value: path}: {source: string; value: string}): Promise<CaBundle> {
+  let pem: string
+  try {
+    pem = await readFile(path, 'utf8')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new ConfigurationError(
+      `The CA bundle ${shown(path)} from ${source} cannot be read (${reason}): ` +
+        'give the path of a PEM file of CA certificates.',
+    )
+  }
+
+  const certificates = pem.match(PEM_CERTIFICATE) ?? []
+  // Node would take a file without certificates silently and then trust nothing.
+  if (certificates.length === 0 || !certificates.every(isCertificate)) {
+    const problem = certificates.length === 0 ? 'holds no' : 'has an unreadable'
+    throw new ConfigurationError(
+      `The CA bundle ${shown(path)} from ${source} ${problem} PEM certificate: ` +
+        'give a file of "-----BEGIN CERTIFICATE-----" blocks.',
+    )
+  }
+
+  return {path, source, pem}
+}
+
 export async function resolveAwsSettings(
   options: AwsOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<AwsSettings> {
-  for (const [flag, value] of [['--region', options.region], ['--endpoint-url', options.endpointUrl]]) {
+  const givenEmpty: Array<[string, string | undefined]> = [
+    ['--region', options.region],
+    ['--endpoint-url', options.endpointUrl],
+    ['--ca-bundle', options.caBundle],
+  ]
+  for (const [flag, value] of givenEmpty) {
     if (value === '') throw new UsageError(`${flag} is empty: give a value or leave the flag out.`)
   }
 
@@ -141,14 +216,47 @@ export async function resolveAwsSettings(
     )
   }
 
+  const verifySsl = options.verifySsl ?? true
+  // As in the AWS CLI, --no-verify-ssl wins over any CA bundle, which is then not even read.
+  const caBundle = verifySsl
+    ? firstSet([
+        ['--ca-bundle', options.caBundle],
+        ['AWS_CA_BUNDLE', fromEnvironment(env, 'AWS_CA_BUNDLE')],
+        ['the ca_bundle of the profile', profileSection.ca_bundle],
+      ])
+    : undefined
+
   return {
     region: region.value,
     profile,
+    profileSource: profile === undefined ? undefined : profileSource,
     endpoint: endpoint && checkEndpoint(endpoint.value, endpoint.source),
     // Adaptive mode slows down on throttling as well as retrying; it suits a tool that may run in bulk.
     retryMode: retryMode?.value ?? 'adaptive',
+    verifySsl,
+    caBundle: caBundle && (await loadCaBundle(caBundle)),
+    connectTimeoutMs: (options.connectTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+    readTimeoutMs: (options.readTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+    signRequests: options.signRequests ?? true,
     maxAttempts: maxAttempts ? Number(maxAttempts.value) : DEFAULT_MAX_ATTEMPTS,
   }
+}
+
+/** One line on where requests go and how, for --debug; it holds no credentials. */
+export function describeSettings(settings: AwsSettings): string {
+  const seconds = (milliseconds: number) => (milliseconds === 0 ? 'none' : `${milliseconds / 1000}s`)
+  return [
+    `region=${settings.region}`,
+    `profile=${settings.profile === undefined ? '-' : `${settings.profile} (${settings.profileSource})`}`,
+    `endpoint=${settings.endpoint === undefined ? '-' : withoutUserInfo(settings.endpoint)}`,
+    `signing=${settings.signRequests ? 'SigV4' : 'none'}`,
+    `verify-ssl=${settings.verifySsl}`,
+    `ca-bundle=${settings.caBundle ? `${settings.caBundle.path} (${settings.caBundle.source})` : '-'}`,
+    `connect-timeout=${seconds(settings.connectTimeoutMs)}`,
+    `read-timeout=${seconds(settings.readTimeoutMs)}`,
+    `retry-mode=${settings.retryMode}`,
+    `max-attempts=${settings.maxAttempts}`,
+  ].join(' ')
 }
 
 /** Settings of the AWS CLI itself that a profile can hold; absent when the profile has none. */

@@ -1,6 +1,3 @@
-import {Agent as HttpAgent} from 'node:http'
-import {Agent as HttpsAgent} from 'node:https'
-
 import {
   DescribeKeyCommand,
   KMSClient,
@@ -12,17 +9,18 @@ import {
   type AliasListEntry,
   type KeyListEntry,
   type KeyMetadata,
+  type KMSClientConfig,
 } from '@aws-sdk/client-kms'
 import {defaultProvider} from '@aws-sdk/credential-provider-node'
 import {NodeHttpHandler} from '@smithy/node-http-handler'
-import type {DeserializeMiddleware} from '@smithy/types'
+import type {AwsCredentialIdentity, AwsCredentialIdentityProvider, DeserializeMiddleware} from '@smithy/types'
 
 import {withoutUserInfo, type AwsSettings} from './aws-config.js'
 import {ConfigurationError, KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
 import {EXIT} from './outcomes.js'
+import {LOG_EACH_ATTEMPT, logEachAttempt, requestHandlerOptions, unsignedRequestConfig} from './transport.js'
 
-/** The AWS CLI's default for both the connect and the read timeout. */
-const DEFAULT_TIMEOUT_MS = 60_000
+export {unverifiedTlsWarning} from './transport.js'
 
 /**
  * The SDK reports through this only what we ask it for; without it, the credential chain
@@ -35,32 +33,108 @@ class SilentLogger {
   error(): void {}
 }
 
-export function createKmsClient(settings: AwsSettings): KMSClient {
+export interface KmsClientOptions {
+  /** Receives a line per HTTP attempt and one when credentials are found; never a secret. */
+  debugLog?: (line: string) => void
+}
+
+/**
+ * In the AWS CLI, keys in the environment beat a profile named by AWS_PROFILE (not one named by
+ * --profile); the SDK's default chain would take the profile.
+ */
+function environmentKeysOverProfile(
+  settings: Pick<AwsSettings, 'profileSource'>,
+  env: NodeJS.ProcessEnv,
+): AwsCredentialIdentity | undefined {
+  const {AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey} = env
+  const sessionToken = env.AWS_SESSION_TOKEN
+  if (settings.profileSource !== 'AWS_PROFILE' || !accessKeyId || !secretAccessKey) return undefined
+  return {accessKeyId, secretAccessKey, ...(sessionToken ? {sessionToken} : {})}
+}
+
+/** Says which source the credentials came from, by the SDK's names for them, and nothing of the keys. */
+function reportingSource(provider: AwsCredentialIdentityProvider, log: (line: string) => void, otherwise: string) {
+  return async (...args: Parameters<AwsCredentialIdentityProvider>) => {
+    const credentials = await provider(...args)
+    const sources = Object.keys((credentials as {$source?: object}).$source ?? {})
+    log(`credentials from ${sources.length > 0 ? sources.join(', ') : otherwise}`)
+    return credentials
+  }
+}
+
+interface CredentialChain {
+  provider: AwsCredentialIdentityProvider
+  /** What --debug names as the source when the credentials do not say. */
+  label: string
+}
+
+/** One chain per run, so that a second client does not run credential_process or SSO again. */
+const chains = new WeakMap<AwsSettings, CredentialChain>()
+
+function chainFor(settings: AwsSettings, logger: SilentLogger): CredentialChain {
+  let chain = chains.get(settings)
+  if (!chain) {
+    const keys = environmentKeysOverProfile(settings, process.env)
+    chain = keys
+      ? {provider: async () => keys, label: 'AWS_ACCESS_KEY_ID, over AWS_PROFILE'}
+      : {provider: defaultProvider({profile: settings.profile, logger}), label: 'the default chain'}
+    chains.set(settings, chain)
+  }
+
+  return chain
+}
+
+function credentialsConfig(
+  settings: AwsSettings,
+  logger: SilentLogger,
+  debugLog: ((line: string) => void) | undefined,
+): Partial<KMSClientConfig> {
+  if (!settings.signRequests) {
+    return {
+      ...unsignedRequestConfig(),
+      // Nothing should ask for credentials now; if something does, the run fails loudly.
+      credentials: () => Promise.reject(new Error('credentials were asked for despite --no-sign-request')),
+    }
+  }
+
+  const {provider, label} = chainFor(settings, logger)
+  return {credentials: debugLog ? reportingSource(provider, debugLog, label) : provider}
+}
+
+/**
+ * The configuration every KMS client of a run shares: Region, endpoint, credentials (or none),
+ * the request handler with its TLS trust and timeouts, and a logger that keeps the SDK quiet.
+ */
+export function kmsClientConfig(settings: AwsSettings, {debugLog}: KmsClientOptions = {}): KMSClientConfig {
   // The SDK warns on every run under Node 20; the warning is for us, not for operators.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
   const logger = new SilentLogger()
-  return new KMSClient({
+  return {
     region: settings.region,
     endpoint: settings.endpoint,
     profile: settings.profile,
-    credentials: defaultProvider({profile: settings.profile, logger}),
+    ...credentialsConfig(settings, logger, debugLog),
     logger,
     // Throttling and 5xx answers are retried here, so the visibility poll never retries them again.
     retryMode: settings.retryMode,
     maxAttempts: settings.maxAttempts,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: DEFAULT_TIMEOUT_MS,
-      // An answer that stops arriving for this long ends the call, like the AWS CLI's read timeout.
-      socketTimeout: DEFAULT_TIMEOUT_MS,
-      httpAgent: new HttpAgent({keepAlive: true}),
-      httpsAgent: new HttpsAgent({keepAlive: true}),
-      logger,
-    }),
-  })
+    requestHandler: new NodeHttpHandler(requestHandlerOptions(settings, logger)),
+  }
 }
 
-export function endpointOf(settings: AwsSettings): string {
+/** A KMS client from the shared configuration; `overrides` let a client differ, in its retries say. */
+export function createKmsClient(
+  settings: AwsSettings,
+  options: KmsClientOptions = {},
+  overrides: Partial<KMSClientConfig> = {},
+): KMSClient {
+  const client = new KMSClient({...kmsClientConfig(settings, options), ...overrides})
+  if (options.debugLog) client.middlewareStack.add(logEachAttempt(options.debugLog), LOG_EACH_ATTEMPT)
+  return client
+}
+
+export function endpointOf(settings: Pick<AwsSettings, 'region' | 'endpoint'>): string {
   if (settings.endpoint) return withoutUserInfo(settings.endpoint)
   const suffix = settings.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
   return `https://kms.${settings.region}.${suffix}`
@@ -79,6 +153,10 @@ interface SdkError extends Error {
 }
 
 const GENERIC_CREDENTIALS_MESSAGE = /^Could not load credentials from any providers/
+/** Every way the SDK's SSO providers say that the cached token is missing, invalid or expired ends so. */
+const SSO_LOGIN_NEEDED = /run '?aws sso login/i
+/** Node's codes for a certificate that does not check out, as against a TLS exchange that broke. */
+const CERTIFICATE_NOT_TRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/
 
 function firstLine(text: string): string {
   return text.split('\n')[0].trim()
@@ -95,7 +173,18 @@ export function toKmsRotateError(error: unknown, operation: string, {endpoint, p
   if (error instanceof KmsRotateError || !(error instanceof Error)) return error as Error
   const sdkError = error as SdkError
 
-  if (sdkError.name === 'CredentialsProviderError') {
+  if (sdkError.name === 'CredentialsProviderError' || sdkError.name === 'TokenProviderError') {
+    if (SSO_LOGIN_NEEDED.test(sdkError.message)) {
+      const [whose, login] =
+        profile === undefined
+          ? ['the default profile', 'aws sso login']
+          : [`profile ${profile}`, `aws sso login --profile ${profile}`]
+      return new ConfigurationError(
+        `Unable to locate credentials: the SSO token of ${whose} is missing, invalid or expired. ` +
+          `Run "${login}", then run this command again.`,
+      )
+    }
+
     if (!GENERIC_CREDENTIALS_MESSAGE.test(sdkError.message)) {
       return new ConfigurationError(`Unable to locate credentials: ${firstLine(sdkError.message)}.`)
     }
@@ -137,7 +226,15 @@ export function toKmsRotateError(error: unknown, operation: string, {endpoint, p
     return new KmsRotateError(`${phase} timeout on endpoint URL: "${endpoint}" (${operation}).`, EXIT.other)
   }
 
-  if (/CERT|SSL|TLS|SELF_SIGNED/.test(code)) {
+  if (CERTIFICATE_NOT_TRUSTED.test(code)) {
+    return new KmsRotateError(
+      `SSL validation failed for ${endpoint}: ${firstLine(sdkError.message)}. ` +
+        'If its CA is private, name a PEM file of it with --ca-bundle or AWS_CA_BUNDLE.',
+      EXIT.other,
+    )
+  }
+
+  if (/SSL|TLS|EPROTO/.test(code)) {
     return new KmsRotateError(`SSL validation failed for ${endpoint}: ${firstLine(sdkError.message)}.`, EXIT.other)
   }
 

@@ -86,27 +86,30 @@ async function lookUpKeys(kms: KmsGateway, request: RotationRequest, signal?: Ab
   throw next.reason
 }
 
-/** Where the alias pointed at one read: a key id, or null when it was not listed at all. */
-interface AliasRead {
-  targetKeyId: string | null
-  /** With one page per read, the alias may be on a page that was not read. */
-  unreadPages: boolean
-}
-
-/** Reads ListAliases pages until the alias turns up, or every page (or only the first) is read. */
+/**
+ * Where the alias points, from ListAliases pages read until it turns up: a key id, or null when
+ * no page lists it.
+ */
 async function readAliasTarget(
   kms: KmsGateway,
   aliasName: string,
   options: {signal?: AbortSignal; onePage: boolean; countPage: () => void},
-): Promise<AliasRead> {
+): Promise<string | null> {
   let marker: string | undefined
   for (let page = 1; ; page++) {
     const {aliases, truncated, nextMarker} = await kms.listAliasesPage(marker, options.signal)
     options.countPage()
     const entry = aliases.find((alias) => alias.AliasName === aliasName)
-    if (entry) return {targetKeyId: entry.TargetKeyId ?? null, unreadPages: false}
-    if (!truncated) return {targetKeyId: null, unreadPages: false}
-    if (options.onePage) return {targetKeyId: null, unreadPages: true}
+    if (entry) return entry.TargetKeyId ?? null
+    if (!truncated) return null
+    // Polling on could not tell "not visible yet" from "on a page left unread".
+    if (options.onePage) {
+      throw new KmsRotateError(
+        `${aliasName} is not on the first ListAliases page, and --no-paginate leaves the others unread`,
+        EXIT.other,
+      )
+    }
+
     if (!nextMarker) {
       throw new KmsRotateError(`ListAliases page ${page} says Truncated but gives no NextMarker`, EXIT.other)
     }
@@ -134,7 +137,6 @@ export async function waitUntilAliasTargets(
 ): Promise<{seen: boolean; interrupted?: boolean; verification: Verification}> {
   const startedAt = performance.now()
   const progress = {polls: 0, pagesRead: 0, lastSeenTarget: null as string | null}
-  let unreadPages = false
   const result = (seen: boolean, error: string | null = null) => ({
     seen,
     verification: {...progress, waitedMs: Math.round(performance.now() - startedAt), error},
@@ -144,16 +146,15 @@ export async function waitUntilAliasTargets(
     await pRetry(
       async () => {
         hooks.onPoll?.(progress.polls + 1)
-        const read = await readAliasTarget(kms, aliasName, {
+        const targetKeyId = await readAliasTarget(kms, aliasName, {
           signal: hooks.signal,
           onePage: onePagePerPoll,
           countPage: () => progress.pagesRead++,
         })
         // Only reads that finished count, so that lastSeenTarget always comes from one of them.
         progress.polls++
-        progress.lastSeenTarget = read.targetKeyId
-        unreadPages = read.unreadPages
-        if (read.targetKeyId !== keyId) throw new AliasNotVisibleYet()
+        progress.lastSeenTarget = targetKeyId
+        if (targetKeyId !== keyId) throw new AliasNotVisibleYet()
       },
       {
         ...POLL_BACKOFF,
@@ -167,9 +168,7 @@ export async function waitUntilAliasTargets(
     return result(true)
   } catch (error) {
     if (hooks.signal?.aborted) return {...result(false), interrupted: true}
-    if (error instanceof AliasNotVisibleYet) {
-      return result(false, unreadPages ? `${aliasName} was not on the first ListAliases page (--no-paginate)` : null)
-    }
+    if (error instanceof AliasNotVisibleYet) return result(false)
 
     return result(false, error instanceof Error ? error.message : String(error))
   }

@@ -4,7 +4,7 @@
  */
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import type {AwsSettings} from '../../src/lib/aws-config.js'
+import {resolveAwsSettings, type AwsSettings} from '../../src/lib/aws-config.js'
 import {parseTargetKeyId} from '../../src/lib/identifiers.js'
 import {createKmsClient, endpointOf, KmsGateway} from '../../src/lib/kms.js'
 import {rotateAlias, type RotationRequest} from '../../src/lib/rotate.js'
@@ -21,12 +21,13 @@ import {
 } from '../support/scenarios.js'
 
 const {motoUrl, kms} = useMoto()
-const settings: AwsSettings = {region: TEST_REGION, profile: undefined, endpoint: motoUrl, retryMode: 'adaptive', maxAttempts: 5}
+let settings: AwsSettings
 
-beforeAll(() => {
+beforeAll(async () => {
   // The client under test finds its credentials the way the CLI does: in the environment.
   process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId
   process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey
+  settings = await resolveAwsSettings({region: TEST_REGION, endpointUrl: motoUrl})
 })
 
 /** One rotation through the library, with a fresh client so that apiCalls counts this run only. */

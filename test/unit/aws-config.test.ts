@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {cliProfileSettings, resolveAwsSettings, type AwsOptions} from '../../src/lib/aws-config.js'
+import {cliProfileSettings, describeSettings, resolveAwsSettings, type AwsOptions} from '../../src/lib/aws-config.js'
 import {ConfigurationError, UsageError} from '../../src/lib/errors.js'
 import {EXIT} from '../../src/lib/outcomes.js'
 
@@ -82,23 +82,18 @@ describe('resolveAwsSettings: Region', () => {
 
   it('falls back on the default profile\'s region', async () => {
     const settings = await resolveAwsSettings({})
-    expect(settings).toEqual({
-      region: 'eu-central-1',
-      profile: undefined,
-      endpoint: undefined,
-      retryMode: 'adaptive',
-      maxAttempts: 5,
-    })
+    expect(settings).toMatchObject({region: 'eu-central-1', profile: undefined, endpoint: undefined, maxAttempts: 5})
   })
 
   it('reads the region of the profile named by the flag', async () => {
     const settings = await resolveAwsSettings({profile: 'dev'})
-    expect(settings).toMatchObject({region: 'ap-southeast-2', profile: 'dev'})
+    expect(settings).toMatchObject({region: 'ap-southeast-2', profile: 'dev', profileSource: '--profile'})
   })
 
   it('reads the region of the profile named by AWS_PROFILE', async () => {
     givenEnv({AWS_PROFILE: 'dev'})
-    expect(await resolveAwsSettings({})).toMatchObject({region: 'ap-southeast-2', profile: 'dev'})
+    const settings = await resolveAwsSettings({})
+    expect(settings).toMatchObject({region: 'ap-southeast-2', profile: 'dev', profileSource: 'AWS_PROFILE'})
   })
 
   it('takes the --profile flag over AWS_PROFILE', async () => {
@@ -375,5 +370,149 @@ cli_pager =
 
   it('has nothing for a profile that only the credentials file knows', async () => {
     expect(await cliProfileSettings('keys-only')).toEqual({cliPager: undefined, cliAutoPrompt: undefined})
+  })
+})
+
+/** A CA certificate made for these tests; only its form matters, never its trust. */
+const CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBnDCCAUGgAwIBAgIUOHCmLZpT06LSz2n+P7Xxq05p63cwCgYIKoZIzj0EAwIw
+IjEgMB4GA1UEAwwXa21zLXJvdGF0ZSB1bml0IHRlc3QgQ0EwIBcNMjYxMjAzMTQw
+OTI1WhgPMjEyNjExMDkxNDA5MjVaMCIxIDAeBgNVBAMMF2ttcy1yb3RhdGUgdW5p
+dCB0ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEBA1zzumlKBQayOY
+C10G+DsMC6tIJ2j1Xwp8trmpBNpxwqPS7lGGSyLnnYOmWWgCYaMUsq7+3jwHCkiN
++IRf4qNTMFEwHQYDVR0OBBYEFHbEy2JJf/nne4+YZ6xCwe70VYQhMB8GA1UdIwQY
+MBaAFHbEy2JJf/nne4+YZ6xCwe70VYQhMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZI
+zj0EAwIDSQAwRgIhAL9MwRnqeUKGNVS/TiGwYBgUgFcWBX8SZ+D8+t6PsteEAiEA
+4lJIZ8OzD4lObdUTMGW5aMgVIOgeGAhsb8iqubtaz4Y=
+-----END CERTIFICATE-----
+`
+
+describe('resolveAwsSettings: CA bundle', () => {
+  /** A bundle file in the test's directory; each holds the same certificate and a comment naming it. */
+  function bundle(name: string, content = `# ${name}\n${CA_PEM}`): string {
+    const path = join(directory, name)
+    writeFileSync(path, content)
+    return path
+  }
+
+  function givenProfileBundle(path: string): void {
+    givenAwsFiles(`[default]\nregion = us-east-1\nca_bundle = ${path}\n`)
+  }
+
+  it('is none unless something names one', async () => {
+    expect((await resolveAwsSettings({region: 'us-east-1'})).caBundle).toBeUndefined()
+  })
+
+  it('takes the flag over AWS_CA_BUNDLE and the profile, and reads the file', async () => {
+    givenProfileBundle(bundle('profile.pem'))
+    givenEnv({AWS_CA_BUNDLE: bundle('env.pem')})
+    const {caBundle} = await resolveAwsSettings({caBundle: bundle('flag.pem')})
+    expect(caBundle).toEqual({path: join(directory, 'flag.pem'), source: '--ca-bundle', pem: `# flag.pem\n${CA_PEM}`})
+  })
+
+  it('takes AWS_CA_BUNDLE over the profile', async () => {
+    givenProfileBundle(bundle('profile.pem'))
+    givenEnv({AWS_CA_BUNDLE: bundle('env.pem')})
+    const {caBundle} = await resolveAwsSettings({})
+    expect(caBundle).toMatchObject({source: 'AWS_CA_BUNDLE', pem: `# env.pem\n${CA_PEM}`})
+  })
+
+  it("falls back on the profile's ca_bundle, and treats an empty AWS_CA_BUNDLE as unset", async () => {
+    givenProfileBundle(bundle('profile.pem'))
+    givenEnv({AWS_CA_BUNDLE: ''})
+    expect((await resolveAwsSettings({})).caBundle).toMatchObject({source: 'the ca_bundle of the profile'})
+  })
+
+  const namedBy: Array<[string, (path: string) => AwsOptions, string]> = [
+    ['the flag', (path) => ({caBundle: path}), '--ca-bundle'],
+    [
+      'AWS_CA_BUNDLE',
+      (path) => {
+        givenEnv({AWS_CA_BUNDLE: path})
+        return {}
+      },
+      'AWS_CA_BUNDLE',
+    ],
+    [
+      'the profile',
+      (path) => {
+        givenProfileBundle(path)
+        return {}
+      },
+      'the ca_bundle of the profile',
+    ],
+  ]
+
+  it.each(namedBy)('fails with exit 253 naming the path and %s when the file is missing', async (_, arrange, named) => {
+    // given
+    const path = join(directory, 'missing.pem')
+    const options = arrange(path)
+    // when
+    const error = await errorFrom({region: 'us-east-1', ...options})
+    // then
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect((error as ConfigurationError).message).toBe(
+      `The CA bundle '${path}' from ${named} cannot be read (ENOENT): give the path of a PEM file of CA certificates.`,
+    )
+  })
+
+  it.each([
+    ['holds no certificate', 'just some text\n', 'holds no PEM certificate'],
+    ['holds a damaged certificate', CA_PEM.replace('MIIB', 'MIIX'), 'has an unreadable PEM certificate'],
+  ])('fails with exit 253 when the file %s', async (_, content, says) => {
+    const error = await errorFrom({region: 'us-east-1', caBundle: bundle('bad.pem', content)})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect((error as ConfigurationError).message).toContain(says)
+  })
+
+  it('is neither read nor checked with --no-verify-ssl, as the AWS CLI then ignores it', async () => {
+    givenEnv({AWS_CA_BUNDLE: join(directory, 'missing.pem')})
+    const settings = await resolveAwsSettings({region: 'us-east-1', verifySsl: false})
+    expect(settings).toMatchObject({verifySsl: false, caBundle: undefined})
+  })
+
+  it('rejects an empty --ca-bundle as a usage error', async () => {
+    const error = await errorFrom({region: 'us-east-1', caBundle: ''})
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).message).toContain('--ca-bundle is empty')
+  })
+})
+
+describe('resolveAwsSettings: timeouts, TLS checks and signing', () => {
+  it('uses the AWS CLI defaults: 60 s timeouts, certificates checked, requests signed', async () => {
+    const settings = await resolveAwsSettings({region: 'us-east-1'})
+    expect(settings).toMatchObject({connectTimeoutMs: 60_000, readTimeoutMs: 60_000})
+    expect(settings).toMatchObject({verifySsl: true, signRequests: true})
+  })
+
+  it('takes the timeouts in seconds, 0 meaning no limit', async () => {
+    const settings = await resolveAwsSettings({region: 'us-east-1', connectTimeoutSeconds: 0, readTimeoutSeconds: 5})
+    expect(settings).toMatchObject({connectTimeoutMs: 0, readTimeoutMs: 5000})
+  })
+
+  it('passes --no-verify-ssl and --no-sign-request on', async () => {
+    const settings = await resolveAwsSettings({region: 'us-east-1', verifySsl: false, signRequests: false})
+    expect(settings).toMatchObject({verifySsl: false, signRequests: false})
+  })
+})
+
+describe('describeSettings', () => {
+  it('says in one line where requests go and how, without user names or passwords in the endpoint', async () => {
+    // given a fully specified run
+    givenEnv({AWS_PROFILE: 'dev'})
+    const settings = await resolveAwsSettings({
+      endpointUrl: 'https://ops:hunter2@kms.example.com',
+      signRequests: false,
+      readTimeoutSeconds: 0,
+    })
+    // when
+    const line = describeSettings(settings)
+    // then
+    expect(line).toBe(
+      'region=ap-southeast-2 profile=dev (AWS_PROFILE) endpoint=https://kms.example.com signing=none ' +
+        'verify-ssl=true ca-bundle=- connect-timeout=60s read-timeout=none retry-mode=adaptive max-attempts=5',
+    )
   })
 })

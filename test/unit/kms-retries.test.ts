@@ -9,6 +9,7 @@ import type {AddressInfo} from 'node:net'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
+import {resolveAwsSettings} from '../../src/lib/aws-config.js'
 import {UpdateAnswerLostError} from '../../src/lib/errors.js'
 import {createKmsClient, KmsGateway} from '../../src/lib/kms.js'
 
@@ -46,8 +47,9 @@ function answer(request: IncomingMessage, response: ServerResponse): void {
   })
 }
 
-function gateway(): KmsGateway {
-  const settings = {region: 'us-east-1', profile: undefined, endpoint, retryMode: 'standard', maxAttempts: 5}
+/** A gateway configured as the CLI configures it: five attempts per call unless told otherwise. */
+async function gateway(): Promise<KmsGateway> {
+  const settings = await resolveAwsSettings({region: 'us-east-1', endpointUrl: endpoint})
   return new KmsGateway(createKmsClient(settings), {endpoint})
 }
 
@@ -76,7 +78,7 @@ describe('UpdateAlias on the wire', () => {
   it('is sent once when the connection closes before the answer, and says the answer was lost', async () => {
     // given a server that takes UpdateAlias and closes the connection without answering
     script = ['drop']
-    const kms = gateway()
+    const kms = await gateway()
     // when the alias is updated
     const error = await kms.updateAlias('alias/app', KEY_ID).catch((error_: unknown) => error_)
     // then the write went out once, and nothing sent it again
@@ -89,7 +91,7 @@ describe('UpdateAlias on the wire', () => {
   it('is retried after server errors, and the retries are counted', async () => {
     // given three KMSInternalException answers before success
     script = [ANSWERS.internal, ANSWERS.internal, ANSWERS.internal, ANSWERS.ok]
-    const kms = gateway()
+    const kms = await gateway()
     // when the alias is updated
     await kms.updateAlias('alias/app', KEY_ID)
     // then the SDK sent it four times and the gateway counted three retries
@@ -102,7 +104,7 @@ describe('reads on the wire', () => {
   it('retries a DescribeKey whose connection closed, since reading twice is harmless', async () => {
     // given a server that drops the first DescribeKey
     script = ['drop', ANSWERS.described]
-    const kms = gateway()
+    const kms = await gateway()
     // when a key is described
     const key = await kms.describeKey(KEY_ID)
     // then the second attempt answered

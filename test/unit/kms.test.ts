@@ -121,11 +121,53 @@ describe('toKmsRotateError', () => {
     )
   })
 
-  it('turns a certificate failure into an SSL validation error, exit 255', () => {
-    const tls = Object.assign(new Error('self-signed certificate'), {code: 'DEPTH_ZERO_SELF_SIGNED_CERT'})
+  it.each([
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'],
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"],
+  ])('turns the certificate failure %s into an SSL validation error naming --ca-bundle, exit 255', (code, message) => {
+    const tls = Object.assign(new Error(message), {code})
     const error = toKmsRotateError(tls, 'DescribeKey', {endpoint: ENDPOINT})
     expect((error as KmsRotateError).exitCode).toBe(255)
-    expect(error.message).toContain(`SSL validation failed for ${ENDPOINT}`)
+    expect(error.message).toBe(
+      `SSL validation failed for ${ENDPOINT}: ${message}. ` +
+        'If its CA is private, name a PEM file of it with --ca-bundle or AWS_CA_BUNDLE.',
+    )
+  })
+
+  it('turns a broken TLS exchange into an SSL validation error without the CA advice, exit 255', () => {
+    const tls = Object.assign(new Error('write EPROTO ... wrong version number'), {code: 'EPROTO'})
+    const error = toKmsRotateError(tls, 'DescribeKey', {endpoint: ENDPOINT})
+    expect((error as KmsRotateError).exitCode).toBe(255)
+    expect(error.message).toBe(`SSL validation failed for ${ENDPOINT}: write EPROTO ... wrong version number.`)
+  })
+
+  it.each([
+    'The SSO session associated with this profile is invalid. To refresh this SSO session run aws sso login ' +
+      'with the corresponding profile.',
+    'The SSO session token associated with profile=dev was not found or is invalid. ' +
+      "To refresh this SSO session run 'aws sso login' with the corresponding profile.",
+    "Token is expired. To refresh this SSO session run 'aws sso login' with the corresponding profile.",
+  ])('says to run aws sso login for the profile when its SSO token is missing or expired, exit 253: %s', (message) => {
+    const sso = Object.assign(new Error(message), {name: 'CredentialsProviderError'})
+    const error = toKmsRotateError(sso, 'DescribeKey', {endpoint: ENDPOINT, profile: 'dev'})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect(error.message).toBe(
+      'Unable to locate credentials: the SSO token of profile dev is missing, invalid or expired. ' +
+        'Run "aws sso login --profile dev", then run this command again.',
+    )
+  })
+
+  it('says to run aws sso login without --profile for the default profile', () => {
+    const sso = Object.assign(new Error("Token is expired. To refresh this SSO session run 'aws sso login' ..."), {
+      name: 'TokenProviderError',
+    })
+    const error = toKmsRotateError(sso, 'DescribeKey', {endpoint: ENDPOINT})
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect(error.message).toContain('the SSO token of the default profile is missing')
+    expect(error.message).toContain('Run "aws sso login", then')
   })
 
   it('passes an abort through unchanged', () => {
@@ -141,7 +183,7 @@ describe('endpointOf', () => {
     ['us-east-1', 'http://localhost:4566', 'http://localhost:4566'],
     ['us-east-1', 'https://ops:hunter2@kms.example.com', 'https://kms.example.com'],
   ])('names the endpoint requests go to (%s, %s)', (region, endpoint, expected) => {
-    expect(endpointOf({region, profile: undefined, endpoint, retryMode: 'adaptive', maxAttempts: 5})).toBe(expected)
+    expect(endpointOf({region, endpoint})).toBe(expected)
   })
 })
 

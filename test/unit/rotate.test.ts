@@ -641,24 +641,6 @@ describe('rotateAlias visibility poll', () => {
     expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 3, {...pages, Marker: 'm3'})
   })
 
-  it('reads only the first page with one page per poll, and says the alias was not on it', async () => {
-    // given the alias on the second of two pages
-    givenKeys()
-    givenUpdateAccepted()
-    kmsMock
-      .on(ListAliasesCommand, {Marker: undefined})
-      .resolves({Aliases: [aliasEntry('alias/one', CURRENT_KEY_ID)], Truncated: true, NextMarker: 'm2'})
-      .on(ListAliasesCommand, {Marker: 'm2'})
-      .resolves(MOVED)
-    // when the alias is rotated reading one page per poll
-    const report = await rotate({waitTimeoutSeconds: 2, onePagePerPoll: true})
-    // then no poll went past page one, and the report says why the alias was not confirmed
-    expect(report.outcome).toBe('unconfirmed')
-    expect(kmsMock).not.toHaveReceivedCommandWith(ListAliasesCommand, {Marker: 'm2'})
-    expect(report.verification?.pagesRead).toBe(report.verification?.polls)
-    expect(report.summary).toContain(`${ALIAS} was not on the first ListAliases page (--no-paginate)`)
-  })
-
   it('stops, unconfirmed, on a page that says Truncated but gives no NextMarker', async () => {
     // given a second page that is truncated without a marker
     givenKeys()
@@ -675,6 +657,53 @@ describe('rotateAlias visibility poll', () => {
     expect(report.verification?.error).toBe('ListAliases page 2 says Truncated but gives no NextMarker')
     expect(report.summary).toContain('polling stopped: ListAliases page 2')
     expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 2)
+  })
+
+  it('with one page per poll reads one page and finds the alias on it', async () => {
+    // given the alias on the first of two pages
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock
+      .on(ListAliasesCommand)
+      .resolves({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: true, NextMarker: 'page-2'})
+    // when the alias is rotated with --no-paginate
+    const report = await rotate({onePagePerPoll: true})
+    // then the second page was never asked for
+    expect(report.outcome).toBe('rotated')
+    expect(report.verification).toMatchObject({polls: 1, pagesRead: 1, error: null})
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+  })
+
+  it('with one page per poll is unconfirmed, saying so, when the alias is not on a first page that has more', async () => {
+    // given the alias only on the second page
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock
+      .on(ListAliasesCommand, {Marker: undefined})
+      .resolves({Aliases: [aliasEntry('alias/one', TARGET_KEY_ID)], Truncated: true, NextMarker: 'page-2'})
+      .on(ListAliasesCommand, {Marker: 'page-2'})
+      .resolves({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: false})
+    // when the alias is rotated with --no-paginate
+    const report = await rotate({onePagePerPoll: true})
+    // then polling stops at once, and the report says the other pages were left unread
+    expect(report.outcome).toBe('unconfirmed')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(4)
+    expect(report.verification).toMatchObject({polls: 0, pagesRead: 1})
+    expect(report.verification?.error).toBe(
+      `${ALIAS} is not on the first ListAliases page, and --no-paginate leaves the others unread`,
+    )
+    expect(report.summary).toContain('polling stopped: alias/app is not on the first ListAliases page')
+    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(kmsMock).not.toHaveReceivedCommandWith(ListAliasesCommand, {Marker: 'page-2'})
+  })
+
+  it('with one page per poll keeps polling a single page that is not truncated until the alias shows', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand).resolvesOnce(STALE).resolves(MOVED)
+    const report = await rotate({onePagePerPoll: true})
+    expect(report.outcome).toBe('rotated')
+    expect(report.verification).toMatchObject({polls: 2, pagesRead: 2, error: null})
   })
 
   it('does not count the alias as moved when another alias shows the new key', async () => {
