@@ -2,10 +2,12 @@ import {Command, Errors, Flags} from '@oclif/core'
 
 import {resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
+import {checkOperationInput, operationInput, withSkeletonValue} from '../lib/cli-input.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
-import {parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
-import {colourFor, OUTPUT_FORMATS, outputFormatFromEnvironment, renderHuman, renderMachine} from '../lib/render.js'
+import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
+import {colourFor, OUTPUT_FORMATS} from '../lib/render.js'
+import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
 import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress} from '../lib/terminal.js'
 
 /** The help section for the options that work as in `aws kms update-alias`. */
@@ -47,12 +49,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
 
   static flags = {
     'alias-name': Flags.string({
-      summary: 'The alias to move, as alias/NAME.',
-      required: true,
+      summary: 'Required. The alias to move, as alias/NAME.',
     }),
     'target-key-id': Flags.string({
-      summary: 'The key the alias should point to: key id, multi-Region key id (mrk-…) or key ARN.',
-      required: true,
+      summary: 'Required. The key the alias should point to: key id, multi-Region key id (mrk-…) or ARN.',
     }),
     region: Flags.string({
       summary: 'The Region; else AWS_REGION, AWS_DEFAULT_REGION, then the profile.',
@@ -87,7 +87,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }),
     output: Flags.option({
       options: OUTPUT_FORMATS,
-      summary: 'Print a machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT.',
+      summary:
+        'A machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT, then the ' +
+        "profile's output. off prints nothing: the exit code tells the outcome.",
       helpGroup: AWS_CLI,
     })(),
     help: Flags.help({char: 'h'}),
@@ -97,22 +99,24 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       helpGroup: AWS_CLI,
     }),
     'cli-input-json': Flags.string({
-      summary: 'AliasName and TargetKeyId as a JSON object, or file://PATH; flags given win.',
+      summary: 'AliasName and TargetKeyId as a JSON object, or file://PATH; flags given win over it.',
       exclusive: ['cli-input-yaml'],
       helpGroup: AWS_CLI,
     }),
     'cli-input-yaml': Flags.string({
-      summary: 'AliasName and TargetKeyId as a YAML mapping, or file://PATH; flags given win.',
+      summary: 'AliasName and TargetKeyId as a YAML mapping, or file://PATH; flags given win over it.',
       exclusive: ['cli-input-json'],
       helpGroup: AWS_CLI,
     }),
     'generate-cli-skeleton': Flags.option({
-      options: ['input', 'yaml-input', 'output'] as const,
-      summary: 'Print a skeleton of the input (JSON or YAML) or of the report, and send nothing.',
+      options: SKELETON_KINDS,
+      summary:
+        'Send nothing; print an empty input for --cli-input-json (input, the default) or ' +
+        '--cli-input-yaml (yaml-input), or check the input and print a sample report (output).',
       helpGroup: AWS_CLI,
     })(),
     query: Flags.string({
-      summary: 'A JMESPath expression applied to the report before it is printed.',
+      summary: 'A JMESPath expression applied to the report; the result is JSON unless --output says else.',
       helpGroup: AWS_CLI,
     }),
     color: Flags.option({
@@ -169,9 +173,24 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
 
   async run(): Promise<void> {
     const flags = await this.parseFlags()
-    validateAliasName(flags['alias-name'])
-    const target = parseTargetKeyId(flags['target-key-id'])
-    const output = flags.output ?? outputFormatFromEnvironment()
+    const query = await queryFrom(flags.query)
+    const skeleton = flags['generate-cli-skeleton']
+    if (skeleton === 'input' || skeleton === 'yaml-input') {
+      process.stdout.write(inputSkeleton(skeleton))
+      return
+    }
+
+    // The flags merged with --cli-input-json or --cli-input-yaml; any value may still be missing.
+    const input = await operationInput(flags)
+    const {aliasName, target} = checkOperationInput(input)
+    const output = await resolveOutputFormat(flags.output, flags.profile)
+    if (skeleton === 'output') {
+      // A sample of what a run prints, in the format asked for; JSON in place of the human report.
+      const sample = placeholderReport(aliasName)
+      process.stdout.write(formatReport(sample, output ?? 'json', query, colourFor(process.stdout)))
+      return
+    }
+
     const settings = await resolveAwsSettings({
       region: flags.region,
       profile: flags.profile,
@@ -185,7 +204,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     const client = createKmsClient(settings)
     const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
     const kms = new KmsGateway(client, {endpoint: endpointOf(settings), profile: settings.profile}, debugLog)
-    const interrupt = interruptOnSigint(flags['alias-name'])
+    const interrupt = interruptOnSigint(aliasName)
     const colour = colourFor(process.stdout)
     const asks = !flags.yes && !flags['dry-run'] && canPrompt()
 
@@ -193,7 +212,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       const report = await rotateAlias(
         kms,
         {
-          aliasName: flags['alias-name'],
+          aliasName,
           target,
           region: settings.region,
           dryRun: flags['dry-run'],
@@ -201,7 +220,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           waitTimeoutSeconds: flags['wait-timeout'],
         },
         {
-          ...pollProgress(flags['alias-name']),
+          ...pollProgress(aliasName),
           confirm: asks ? confirmOnTerminal(colourFor(process.stderr), interrupt.controller) : undefined,
           signal: interrupt.controller.signal,
           onUpdateInFlight: interrupt.onUpdateInFlight,
@@ -209,8 +228,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       )
 
       const {exitCode} = OUTCOMES[report.outcome]
-      process.stdout.write(output ? renderMachine(report, output) : renderHuman(report, colour))
-      if (output && exitCode !== 0) process.stderr.write(`${report.summary}\n`)
+      process.stdout.write(formatReport(report, output, query, colour))
+      if (machineFormat(output, query) && exitCode !== 0) process.stderr.write(`${report.summary}\n`)
       process.exitCode = exitCode
     } finally {
       interrupt.release()
@@ -221,7 +240,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
   /** Every complaint of the flag parser is a usage error, told in one line. */
   private async parseFlags() {
     try {
-      const {flags} = await this.parse(UpdateAlias)
+      const {flags} = await this.parse(UpdateAlias, withSkeletonValue(this.argv))
       return flags
     } catch (error) {
       // --help has been shown; oclif ends the run this way.

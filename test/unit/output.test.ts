@@ -38,11 +38,13 @@ describe('resolveOutputFormat', () => {
   })
 
   it("takes the output of the profile --profile names over AWS_PROFILE's", async () => {
-    expect(await resolveOutputFormat(undefined, 'ops', withConfig(profiles, {AWS_PROFILE: 'default'}))).toBe('table')
+    const env = withConfig(profiles, {AWS_PROFILE: 'default'})
+    expect(await resolveOutputFormat(undefined, 'ops', env)).toBe('table')
   })
 
   it('gives the human report when nothing names a format', async () => {
-    expect(await resolveOutputFormat(undefined, undefined, withConfig('[default]\nregion = us-east-1\n'))).toBeUndefined()
+    const env = withConfig('[default]\nregion = us-east-1\n')
+    expect(await resolveOutputFormat(undefined, undefined, env)).toBeUndefined()
   })
 
   it('refuses a format the profile names that does not exist, naming the profile and the file', async () => {

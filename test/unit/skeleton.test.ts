@@ -7,7 +7,8 @@ import {parse as parseYaml} from 'yaml'
 import {CHECK_IDS} from '../../src/lib/checks.js'
 import {inputSkeletonJson, inputSkeletonYaml, placeholderReport} from '../../src/lib/skeleton.js'
 
-const schema = JSON.parse(readFileSync(new URL('../../schema/report.schema.json', import.meta.url), 'utf8')) as object
+const schemaFile = new URL('../../schema/report.schema.json', import.meta.url)
+const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as object
 const validate = new Ajv2020({allErrors: true, strict: true}).compile(schema)
 
 describe('the input skeletons', () => {
