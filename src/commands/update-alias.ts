@@ -89,7 +89,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       options: OUTPUT_FORMATS,
       summary:
         'A machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT, then the ' +
-        "profile's output. off prints nothing: the exit code tells the outcome.",
+        "profile's output. off prints nothing.",
       helpGroup: AWS_CLI,
     })(),
     help: Flags.help({char: 'h'}),
@@ -111,8 +111,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     'generate-cli-skeleton': Flags.option({
       options: SKELETON_KINDS,
       summary:
-        'Send nothing; print an empty input for --cli-input-json (input, the default) or ' +
-        '--cli-input-yaml (yaml-input), or check the input and print a sample report (output).',
+        'Send nothing; print an input for --cli-input-json (input, the default) or --cli-input-yaml ' +
+        '(yaml-input), or a sample report (output).',
       helpGroup: AWS_CLI,
     })(),
     query: Flags.string({
