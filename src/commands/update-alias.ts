@@ -3,18 +3,14 @@ import {Command, Errors, Flags} from '@oclif/core'
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
 import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
+import {checkOperationInput, operationInput, withSkeletonValue} from '../lib/cli-input.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
 import {parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
 import {pagerFor, writeThroughPager} from '../lib/pager.js'
-import {
-  colourFor,
-  COLOR_MODES,
-  OUTPUT_FORMATS,
-  outputFormatFromEnvironment,
-  renderHuman,
-  renderMachine,
-} from '../lib/render.js'
+import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
+import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
+import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
 import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress, type Interrupt} from '../lib/terminal.js'
 import {versionLine} from '../lib/version.js'
 
@@ -60,10 +56,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
 
   static flags = {
     'alias-name': Flags.string({
-      summary: 'The alias to move, as alias/NAME.',
+      summary: 'Required. The alias to move, as alias/NAME.',
     }),
     'target-key-id': Flags.string({
-      summary: 'The key the alias should point to: key id, multi-Region key id (mrk-…) or key ARN.',
+      summary: 'Required. The key the alias should point to: key id, multi-Region key id (mrk-…) or ARN.',
     }),
     region: Flags.string({
       summary: 'The Region; else AWS_REGION, AWS_DEFAULT_REGION, then the profile.',
@@ -98,7 +94,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }),
     output: Flags.option({
       options: OUTPUT_FORMATS,
-      summary: 'Print a machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT.',
+      summary:
+        'A machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT, then the ' +
+        "profile's output. off prints nothing.",
       helpGroup: AWS_CLI,
     })(),
     help: Flags.help({char: 'h'}),
@@ -108,22 +106,24 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       helpGroup: AWS_CLI,
     }),
     'cli-input-json': Flags.string({
-      summary: 'AliasName and TargetKeyId as a JSON object, or file://PATH; flags given win.',
+      summary: 'AliasName and TargetKeyId as a JSON object, or file://PATH; flags given win over it.',
       exclusive: ['cli-input-yaml'],
       helpGroup: AWS_CLI,
     }),
     'cli-input-yaml': Flags.string({
-      summary: 'AliasName and TargetKeyId as a YAML mapping, or file://PATH; flags given win.',
+      summary: 'AliasName and TargetKeyId as a YAML mapping, or file://PATH; flags given win over it.',
       exclusive: ['cli-input-json'],
       helpGroup: AWS_CLI,
     }),
     'generate-cli-skeleton': Flags.option({
-      options: ['input', 'yaml-input', 'output'] as const,
-      summary: 'Print a skeleton of the input (JSON or YAML) or of the report, and send nothing.',
+      options: SKELETON_KINDS,
+      summary:
+        'Send nothing; print an input for --cli-input-json (input, the default) or --cli-input-yaml ' +
+        '(yaml-input), or a sample report (output).',
       helpGroup: AWS_CLI,
     })(),
     query: Flags.string({
-      summary: 'A JMESPath expression applied to the report before it is printed.',
+      summary: 'A JMESPath expression applied to the report; the result is JSON unless --output says else.',
       helpGroup: AWS_CLI,
     }),
     color: Flags.option({
@@ -193,10 +193,26 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       return
     }
 
-    const given = {aliasName: flags['alias-name'], targetKeyId: flags['target-key-id']}
-    if (given.aliasName !== undefined) validateAliasName(given.aliasName)
-    if (given.targetKeyId !== undefined) parseTargetKeyId(given.targetKeyId)
-    const output = flags.output ?? outputFormatFromEnvironment()
+    const query = await queryFrom(flags.query)
+    const skeleton = flags['generate-cli-skeleton']
+    if (skeleton === 'input' || skeleton === 'yaml-input') {
+      process.stdout.write(inputSkeleton(skeleton))
+      return
+    }
+
+    // The flags merged with --cli-input-json or --cli-input-yaml; either value may still be
+    // missing, for the prompt to ask. What was given is checked before anything is sent.
+    const input = await operationInput(flags)
+    if (input.aliasName !== undefined) validateAliasName(input.aliasName, input.sources?.aliasName)
+    if (input.targetKeyId !== undefined) parseTargetKeyId(input.targetKeyId, input.sources?.targetKeyId)
+    const output = await resolveOutputFormat(flags.output, flags.profile)
+    if (skeleton === 'output') {
+      // A sample of what a run prints, in the format asked for; JSON in place of the human report.
+      const sample = placeholderReport(checkOperationInput(input).aliasName)
+      process.stdout.write(formatReport(sample, output ?? 'json', query, colourFor(process.stdout)))
+      return
+    }
+
     const settings = await resolveAwsSettings({
       region: flags.region,
       profile: flags.profile,
@@ -214,6 +230,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       profileSetting: profileSettings.cliAutoPrompt,
       terminal: canPrompt(),
     })
+    // With nothing to ask, a missing argument is a usage error before any client exists.
+    if (promptMode === 'off') checkOperationInput(input)
 
     const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}] = await Promise.all([
       import('../lib/kms.js'),
@@ -233,9 +251,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     let interrupt: Interrupt | undefined
     let report
     try {
-      const {aliasName, targetKeyId} = await promptForMissing(given, kms, promptMode, searchOnTerminal(stderrColour))
-      validateAliasName(aliasName)
-      const target = parseTargetKeyId(targetKeyId)
+      const answered = await promptForMissing(input, kms, promptMode, searchOnTerminal(stderrColour))
+      const {aliasName, target} = checkOperationInput({...input, ...answered})
       interrupt = interruptOnSigint(aliasName)
       report = await rotateAlias(
         kms,
@@ -261,24 +278,25 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }
 
     const {exitCode} = OUTCOMES[report.outcome]
-    const text = output ? renderMachine(report, output) : renderHuman(report, colour)
+    const text = formatReport(report, output, query, colour)
     const pager = pagerFor({
       noCliPager: flags['no-cli-pager'],
       profilePager: profileSettings.cliPager,
       stdoutIsTerminal: process.stdout.isTTY === true,
     })
-    if (pager) await writeThroughPager(text, pager)
+    if (pager && text !== '') await writeThroughPager(text, pager)
     else process.stdout.write(text)
     // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
     // human report has just shown it on the same terminal.
-    if (exitCode !== 0 && (output || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
+    const machine = machineFormat(output, query) !== undefined
+    if (exitCode !== 0 && (machine || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
     process.exitCode = exitCode
   }
 
   /** Every complaint of the flag parser is a usage error, told in one line. */
   private async parseFlags() {
     try {
-      const {flags} = await this.parse(UpdateAlias)
+      const {flags} = await this.parse(UpdateAlias, withSkeletonValue(this.argv))
       return flags
     } catch (error) {
       // --help has been shown; oclif ends the run this way.

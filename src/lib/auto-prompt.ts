@@ -46,28 +46,6 @@ export interface GivenArguments {
   targetKeyId?: string
 }
 
-export interface Arguments {
-  aliasName: string
-  targetKeyId: string
-}
-
-/** The arguments, or one usage error naming every flag still missing. */
-export function requireArguments(given: GivenArguments): Arguments {
-  const missing = [
-    given.aliasName === undefined ? '--alias-name' : undefined,
-    given.targetKeyId === undefined ? '--target-key-id' : undefined,
-  ].filter((flag) => flag !== undefined)
-  if (given.aliasName === undefined || given.targetKeyId === undefined) {
-    const [flags, them] = missing.length === 1 ? [`flag ${missing[0]}`, 'it'] : [`flags ${missing.join(' and ')}`, 'them']
-    throw new UsageError(
-      `Missing required ${flags}: give ${them}, or add --cli-auto-prompt on a terminal to choose from the ` +
-        "account's. See 'kms-rotate update-alias --help'.",
-    )
-  }
-
-  return {aliasName: given.aliasName, targetKeyId: given.targetKeyId}
-}
-
 export interface Choice {
   value: string
   name: string
@@ -169,8 +147,8 @@ async function offered<T>(what: string, list: () => Promise<T[]>, note: (line: s
 }
 
 /**
- * Asks for the arguments that `mode` says to ask for, offering the account's aliases and keys,
- * and returns them all; with nothing to ask, a missing argument is a usage error.
+ * Asks for the arguments that `mode` says to ask for, offering the account's aliases and keys.
+ * What it returns may still lack an argument when nothing was asked; the caller checks.
  */
 export async function promptForMissing(
   given: GivenArguments,
@@ -178,9 +156,9 @@ export async function promptForMissing(
   mode: AutoPromptMode,
   ask: Ask,
   note: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-): Promise<Arguments> {
+): Promise<GivenArguments> {
   const askFor = (value: string | undefined) => mode === 'on' || (mode === 'on-partial' && value === undefined)
-  if (!askFor(given.aliasName) && !askFor(given.targetKeyId)) return requireArguments(given)
+  if (!askFor(given.aliasName) && !askFor(given.targetKeyId)) return given
 
   const aliases = await offered('aliases', () => kms.listAliases(), note)
   const aliasName = askFor(given.aliasName)

@@ -40,9 +40,11 @@ function describeCharacter(character: string): string {
   return /[\u0021-\u007e]/.test(character) ? `'${character}'` : `'${character}' (${codePoint})`
 }
 
-/** Throws a usage error unless `aliasName` is a name that UpdateAlias can take. */
-export function validateAliasName(aliasName: string): void {
-  const flag = '--alias-name'
+/**
+ * Throws a usage error unless `aliasName` is a name that UpdateAlias can take; `flag` names where
+ * the value came from in the message.
+ */
+export function validateAliasName(aliasName: string, flag = '--alias-name'): void {
   if (aliasName === '') {
     throw new UsageError(`${flag} is empty: give an alias name such as alias/my-app.`)
   }
@@ -121,8 +123,7 @@ function isKeyIdentifier(text: string): boolean {
 }
 
 /** Parses `--target-key-id`: a key id, a multi-Region key id or a key ARN. */
-export function parseTargetKeyId(given: string): TargetKeyReference {
-  const flag = '--target-key-id'
+export function parseTargetKeyId(given: string, flag = '--target-key-id'): TargetKeyReference {
   if (given === '') {
     throw new UsageError(`${flag} is empty: give the id or ARN of the key the alias should point to.`)
   }

@@ -7,7 +7,7 @@ import {shown, UsageError} from './errors.js'
 import {OUTCOMES} from './outcomes.js'
 import type {KeySummary, RotationReport} from './report.js'
 
-export const OUTPUT_FORMATS = ['json', 'yaml', 'text', 'table'] as const
+export const OUTPUT_FORMATS = ['json', 'yaml', 'yaml-stream', 'text', 'table', 'off'] as const
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number]
 
 /** The AWS CLI's default output format, when it names one of ours; empty counts as unset. */
@@ -110,7 +110,7 @@ export function renderPlan(report: RotationReport, colour: ChalkInstance): strin
   return lines.join('\n') + '\n'
 }
 
-type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
+export type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
 
 function isScalar(value: Json): value is null | boolean | number | string {
   return value === null || typeof value !== 'object'
@@ -205,23 +205,109 @@ function renderTable(report: RotationReport): string {
   return [summary, keys, checks, calls].map((table) => table.toString()).join('\n') + '\n'
 }
 
-/** The report in one of the machine formats of `--output`. */
-export function renderMachine(report: RotationReport, format: OutputFormat): string {
+interface TableSection {
+  title?: string
+  head?: string[]
+  rows: string[][]
+}
+
+function isRecord(value: Json): value is {[key: string]: Json} {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/**
+ * Any value as the AWS CLI's table format lays it out: an object's scalars as a header and one
+ * row, a list of objects as a header and a row per element, and each nested value as a section
+ * of its own, titled with its key. Nothing at all for null and for empty objects and lists.
+ */
+function tableSections(value: Json, title: string | undefined, sections: TableSection[]): TableSection[] {
+  if (value === null) return sections
+  if (isScalar(value)) {
+    sections.push({title, rows: [[scalarText(value)]]})
+    return sections
+  }
+
+  type JsonObject = {[key: string]: Json}
+  const scalarKeys = (object: JsonObject) => Object.keys(object).filter((key) => isScalar(object[key]))
+  const nestedKeys = (object: JsonObject) => Object.keys(object).filter((key) => !isScalar(object[key]))
+  if (Array.isArray(value)) {
+    if (value.length === 0) return sections
+    if (value.every((element) => isRecord(element))) {
+      const head = [...new Set(value.flatMap((element) => scalarKeys(element)))].sort()
+      const rows = value.map((element) => head.map((key) => (key in element ? scalarText(element[key]) : '')))
+      if (head.length > 0) sections.push({title, head, rows})
+      for (const element of value) {
+        for (const key of nestedKeys(element).sort()) tableSections(element[key], key, sections)
+      }
+
+      return sections
+    }
+
+    // Scalars, and lists of scalars, are rows of one section; anything else is a section of its own.
+    const asRow = (element: Json): string[] | undefined => {
+      const cells = Array.isArray(element) ? element : [element]
+      return cells.every((cell) => isScalar(cell)) ? cells.map((cell) => scalarText(cell)) : undefined
+    }
+
+    const flat = value.filter((element) => asRow(element) !== undefined)
+    if (flat.length > 0) sections.push({title, rows: flat.map((element) => asRow(element) as string[])})
+
+    for (const element of value) if (!flat.includes(element)) tableSections(element, title, sections)
+    return sections
+  }
+
+  const head = scalarKeys(value).sort()
+  if (head.length === 1) sections.push({title, rows: [[head[0], scalarText(value[head[0]])]]})
+  if (head.length > 1) sections.push({title, head, rows: [head.map((key) => scalarText(value[key]))]})
+  for (const key of nestedKeys(value).sort()) tableSections(value[key], key, sections)
+  return sections
+}
+
+function renderSection({title, head, rows}: TableSection): string {
+  const width = Math.max(head?.length ?? 0, ...rows.map((row) => row.length))
+  const table = asciiTable(head)
+  for (const row of rows) table.push([...row, ...Array.from({length: width - row.length}, () => '')])
+  const body = table.toString()
+  if (title === undefined) return body
+  const inner = (body.split('\n')[0] ?? '').length - 2
+  const left = Math.max(Math.floor((inner - title.length) / 2), 1)
+  const centred = ' '.repeat(left) + title + ' '.repeat(Math.max(inner - left - title.length, 1))
+  return [`+${'-'.repeat(centred.length)}+`, `|${centred}|`, body].join('\n')
+}
+
+/** Any value, such as the result of --query, in one of the formats of `--output`. */
+export function renderValue(value: Json, format: OutputFormat): string {
   switch (format) {
     case 'json': {
-      return JSON.stringify(report, null, 4) + '\n'
+      return JSON.stringify(value, null, 4) + '\n'
     }
 
     case 'yaml': {
-      return toYaml(report)
+      return toYaml(value)
+    }
+
+    case 'yaml-stream': {
+      // The AWS CLI streams each response as an item of one YAML sequence; there is one here.
+      return toYaml([value])
     }
 
     case 'text': {
-      return textLines(report as unknown as Json, undefined).join('\n') + '\n'
+      const lines = textLines(value, undefined)
+      return lines.length === 0 ? '' : lines.join('\n') + '\n'
     }
 
     case 'table': {
-      return renderTable(report)
+      const sections = tableSections(value, undefined, [])
+      return sections.length === 0 ? '' : sections.map((section) => renderSection(section)).join('\n') + '\n'
+    }
+
+    case 'off': {
+      return ''
     }
   }
+}
+
+/** The report in one of the machine formats of `--output`. */
+export function renderMachine(report: RotationReport, format: OutputFormat): string {
+  return format === 'table' ? renderTable(report) : renderValue(report as unknown as Json, format)
 }

@@ -117,7 +117,7 @@ describe('auto-prompt on a terminal', () => {
 
     // then
     expect(run.exitCode).toBe(252)
-    expect(run.text).toContain('Missing required flag --target-key-id')
+    expect(run.text).toContain('The following arguments are required: --target-key-id')
     expect(run.text).not.toContain('Key for')
     expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
   })
@@ -137,7 +137,7 @@ describe('auto-prompt off a terminal', () => {
     // then
     expect(run.exitCode).toBe(252)
     expect(linesOf(run.stderr)).toHaveLength(1)
-    expect(run.stderr).toMatch(/^Missing required flag --target-key-id: /)
+    expect(run.stderr).toMatch(/^The following arguments are required: --target-key-id /)
     expect(run.stdout).toBe('')
     expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
   })

@@ -36,7 +36,7 @@ describe('usage errors exit 252 with one line, before any request is needed', ()
     {
       behaviour: 'a missing required flag',
       args: ['--alias-name', ALIAS],
-      mentions: 'Missing required flag --target-key-id',
+      mentions: 'The following arguments are required: --target-key-id',
     },
     {
       behaviour: 'an empty --region, which must not fall back on AWS_REGION',

@@ -8,13 +8,11 @@ import {
   keyChoices,
   matching,
   promptForMissing,
-  requireArguments,
   type AutoPromptMode,
   type AutoPromptSettings,
   type Question,
 } from '../../src/lib/auto-prompt.js'
 import {UsageError} from '../../src/lib/errors.js'
-import {EXIT} from '../../src/lib/outcomes.js'
 import {promptTheme} from '../../src/lib/terminal.js'
 import {
   ALIAS,
@@ -59,33 +57,6 @@ describe('autoPromptMode', () => {
     expect(() => autoPromptMode({flag: false, argv, terminal: false}, {})).toThrow(
       new UsageError('--cli-auto-prompt and --no-cli-auto-prompt cannot both be given: keep one of them.'),
     )
-  })
-})
-
-describe('requireArguments', () => {
-  it('returns both arguments when both are given', () => {
-    expect(requireArguments({aliasName: ALIAS, targetKeyId: TARGET_KEY_ID})).toEqual({
-      aliasName: ALIAS,
-      targetKeyId: TARGET_KEY_ID,
-    })
-  })
-
-  it.each([
-    [{aliasName: ALIAS}, /^Missing required flag --target-key-id: give it, /],
-    [{targetKeyId: TARGET_KEY_ID}, /^Missing required flag --alias-name: give it, /],
-    [{}, /^Missing required flags --alias-name and --target-key-id: give them, /],
-  ])('names what is missing in one usage error, exit 252: %j', (given, message) => {
-    const error = (() => {
-      try {
-        return requireArguments(given)
-      } catch (caught) {
-        return caught
-      }
-    })()
-    expect(error).toBeInstanceOf(UsageError)
-    expect((error as UsageError).exitCode).toBe(EXIT.usage)
-    expect((error as UsageError).message).toMatch(message)
-    expect((error as UsageError).message).toContain('--cli-auto-prompt')
   })
 })
 

@@ -270,6 +270,17 @@ describe('renderMachine', () => {
     ])
   })
 
+  it('prints yaml-stream as the AWS CLI streams a response: one item of a YAML sequence', () => {
+    const report = fixedReport()
+    const printed = renderMachine(report, 'yaml-stream')
+    expect(printed).toMatch(/^- alias: /)
+    expect(parseYaml(printed)).toEqual([report])
+  })
+
+  it('prints nothing at all with off', () => {
+    expect(renderMachine(fixedReport(), 'off')).toBe('')
+  })
+
   it('prints a table with every check and every API call', () => {
     const table = renderMachine(fixedReport(), 'table')
     for (const check of fixedReport().checks) expect(table).toContain(check.id)
