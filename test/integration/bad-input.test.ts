@@ -101,6 +101,19 @@ const flagCases: BadInput[] = [
   {case: 'an unknown --color', args: rotation(ALIAS, KEY, '--color', 'always'), exitCode: EXIT.usage, names: 'always'},
 ]
 
+const inputDocumentCases: BadInput[] = [
+  {case: '--cli-input-json that is not JSON', args: ['update-alias', '--cli-input-json', '{"AliasName": '], exitCode: EXIT.usage, names: '--cli-input-json'},
+  {case: '--cli-input-json with an unknown key', args: ['update-alias', '--cli-input-json', `{"AliasName": "${ALIAS}", "TargetKeyId": "${KEY}", "Force": true}`], exitCode: EXIT.usage, names: 'Force'},
+  {case: '--cli-input-json that is a list', args: ['update-alias', '--cli-input-json', '[]'], exitCode: EXIT.usage, names: '--cli-input-json'},
+  {case: '--cli-input-json with a bad alias name', args: ['update-alias', '--cli-input-json', `{"AliasName": "app", "TargetKeyId": "${KEY}"}`], exitCode: EXIT.usage, names: "'app'"},
+  {case: '--cli-input-json naming a missing file', args: ['update-alias', '--cli-input-json', 'file:///nonexistent/input.json'], exitCode: EXIT.usage, names: '/nonexistent/input.json'},
+  {case: '--cli-input-yaml that is not YAML', args: ['update-alias', '--cli-input-yaml', 'AliasName: [unclosed'], exitCode: EXIT.usage, names: '--cli-input-yaml'},
+  {case: '--cli-input-json and --cli-input-yaml together', args: ['update-alias', '--cli-input-json', '{}', '--cli-input-yaml', '{}'], exitCode: EXIT.usage, names: '--cli-input-'},
+  {case: '--cli-auto-prompt and --no-cli-auto-prompt together', args: rotation(ALIAS, KEY, '--cli-auto-prompt', '--no-cli-auto-prompt'), exitCode: EXIT.usage, names: 'cli-auto-prompt'},
+  {case: 'no target at all', args: ['update-alias', '--alias-name', ALIAS], exitCode: EXIT.usage, names: '--target-key-id'},
+  {case: 'an invalid --query', args: rotation(ALIAS, KEY, '--query', 'checks[?'), exitCode: EXIT.usage, names: '--query'},
+]
+
 const environmentCases: BadInput[] = [
   {case: 'AWS_DEFAULT_OUTPUT naming no format', args: rotation(ALIAS, KEY), env: {AWS_DEFAULT_OUTPUT: 'xml'}, exitCode: EXIT.usage, names: 'AWS_DEFAULT_OUTPUT'},
   {case: 'AWS_REGION that is no Region name', args: rotation(ALIAS, KEY), env: {AWS_REGION: 'moon-1 '}, exitCode: EXIT.usage, names: 'AWS_REGION'},
@@ -108,10 +121,12 @@ const environmentCases: BadInput[] = [
   {case: 'AWS_MAX_ATTEMPTS that is not a number', args: rotation(ALIAS, KEY), env: {AWS_MAX_ATTEMPTS: 'many'}, exitCode: EXIT.configuration, names: 'many'},
   {case: 'AWS_ENDPOINT_URL_KMS without a scheme', args: rotation(ALIAS, KEY), env: {AWS_ENDPOINT_URL_KMS: 'localhost:4566'}, exitCode: EXIT.usage, names: 'AWS_ENDPOINT_URL_KMS'},
   {case: 'AWS_PROFILE naming no profile', args: rotation(ALIAS, KEY), env: {AWS_PROFILE: 'nobody'}, exitCode: EXIT.configuration, names: 'nobody'},
+  {case: 'AWS_CA_BUNDLE naming a missing file', args: rotation(ALIAS, KEY), env: {AWS_CA_BUNDLE: '/nonexistent/ca.pem'}, exitCode: EXIT.configuration, names: '/nonexistent/ca.pem'},
+  {case: 'AWS_ENDPOINT_URL that is only white space', args: rotation(ALIAS, KEY), env: {AWS_ENDPOINT_URL: ' '}, exitCode: EXIT.usage, names: 'AWS_ENDPOINT_URL'},
   {case: 'no Region at all, AWS_REGION empty', args: rotation(ALIAS, KEY), env: {AWS_REGION: ''}, exitCode: EXIT.configuration, names: 'Region'},
 ]
 
-const BAD_INPUTS = [...aliasCases, ...targetCases, ...flagCases, ...environmentCases]
+const BAD_INPUTS = [...aliasCases, ...targetCases, ...flagCases, ...inputDocumentCases, ...environmentCases]
 
 beforeAll(async () => {
   proxy = await startKmsFaultProxy(motoUrl)

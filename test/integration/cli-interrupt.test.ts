@@ -94,7 +94,7 @@ describe('a connection closed without an answer', () => {
     expect(report.apiCalls.UpdateAlias).toBe(1)
     expect(report.verification.lastSeenTarget).toBe(given.currentKeyId)
     expect(linesOf(run.stderr)).toEqual([report.summary])
-    expect(run.stderr).toContain('closed before UpdateAlias was answered')
+    expect(run.stderr).toContain('its answer was lost (Read timeout on endpoint URL')
     expect(proxy.callsTo('UpdateAlias')).toHaveLength(1)
     expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
   })
