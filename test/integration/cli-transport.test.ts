@@ -53,8 +53,11 @@ describe('--debug', () => {
     // given temporary credentials in the environment
     const env = {...cliEnvironment(), AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_SESSION_TOKEN: SESSION_TOKEN}
 
+    const recording = await startRecordingEndpoint(motoUrl)
+    endpoint = recording
+
     // when
-    const run = await updateAlias(motoUrl, ['--debug', '--output', 'json'], env)
+    const run = await updateAlias(recording.url, ['--debug', '--output', 'json'], env)
 
     // then the rotation went through and stdout holds only the report
     expect(run.exitCode).toBe(0)
@@ -63,15 +66,22 @@ describe('--debug', () => {
     // one line per call and one per attempt, for every operation
     const debug = linesOf(run.stderr)
     for (const operation of ['DescribeKey', 'UpdateAlias', 'ListAliases']) {
-      const call = `^\\[debug\\] ${operation} ${motoUrl} status=200 requestId=\\S+ retries=0 \\d+ms$`
-      const attempt = `^\\[debug\\] ${operation} attempt 1/\\d+ POST ${motoUrl}/ signed=yes -> HTTP 200 requestId=\\S+ \\d+ms$`
+      const call = `^\\[debug\\] ${operation} ${recording.url} status=200 requestId=\\S+ retries=0 \\d+ms$`
+      const attempt = `^\\[debug\\] ${operation} attempt 1/\\d+ POST ${recording.url}/ signed=yes -> HTTP 200 requestId=\\S+ \\d+ms$`
       expect(debug).toContainEqual(expect.stringMatching(new RegExp(call)))
       expect(debug).toContainEqual(expect.stringMatching(new RegExp(attempt)))
     }
 
     expect(debug).toContainEqual('[debug] credentials from CREDENTIALS_ENV_VARS')
-    // and nothing secret anywhere
+    // and nothing secret anywhere: not the keys, not any signature the requests carried
+    const signatures = recording.requests.map(
+      (request) => /Signature=([0-9a-f]{64})/.exec(String(request.headers.authorization))?.[1],
+    )
+    expect(signatures.length).toBeGreaterThanOrEqual(4)
+    expect(signatures.every((signature) => signature !== undefined)).toBe(true)
+    expect(recording.requests.every((request) => request.headers['x-amz-security-token'] === SESSION_TOKEN)).toBe(true)
     for (const output of [run.stdout, run.stderr]) {
+      for (const signature of signatures) expect(output).not.toContain(signature)
       expect(output).not.toContain(SECRET_KEY)
       expect(output).not.toContain(SESSION_TOKEN)
       expect(output).not.toContain('Signature=')

@@ -1,6 +1,6 @@
 /**
- * Endpoints on 127.0.0.1 for the transport options: one that passes requests on to moto over
- * HTTP or HTTPS and keeps the headers each arrived with, and one that accepts connections and
+ * Endpoints on 127.0.0.1 for the transport options: one that passes requests on to moto (with
+ * http-proxy-3) over HTTP or HTTPS and keeps the headers each arrived with, and one that accepts connections and
  * never answers.
  */
 import {once} from 'node:events'
@@ -13,7 +13,7 @@ import {
 import {createServer as createHttpsServer} from 'node:https'
 import {createServer as createTcpServer, type AddressInfo, type Socket} from 'node:net'
 
-import {forward} from './stalling-endpoint.js'
+import {createProxyServer} from 'http-proxy-3'
 
 export interface RecordedRequest {
   operation: string
@@ -40,13 +40,15 @@ export async function startRecordingEndpoint(
   {tls}: {tls?: {key: string; cert: string}} = {},
 ): Promise<RecordingEndpoint> {
   const requests: RecordedRequest[] = []
-  const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    const chunks: Buffer[] = []
-    for await (const chunk of request) chunks.push(chunk as Buffer)
+  const library = createProxyServer({target: motoUrl})
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     const target = request.headers['x-amz-target']
     requests.push({operation: String(target ?? '').replace(/^TrentService\./, ''), headers: {...request.headers}})
-    const extra = request.headers.authorization === undefined ? ROUTING_FOR_MOTO : {}
-    await forward(motoUrl, request, Buffer.concat(chunks), response, extra)
+    const headers = request.headers.authorization === undefined ? ROUTING_FOR_MOTO : {}
+    library.web(request, response, {headers}, () => {
+      if (!response.headersSent) response.writeHead(502)
+      response.end()
+    })
   }
 
   const server = tls ? createHttpsServer(tls, handle) : createHttpServer(handle)
@@ -60,6 +62,7 @@ export async function startRecordingEndpoint(
     async close() {
       server.closeAllConnections()
       server.close()
+      library.close()
       await once(server, 'close')
     },
   }
