@@ -1,7 +1,7 @@
 /**
  * Endpoints on 127.0.0.1 for the transport options: one that passes requests on to moto (with
- * http-proxy-3) over HTTP or HTTPS and keeps the headers each arrived with, and one that accepts connections and
- * never answers.
+ * http-proxy-3) over HTTP or HTTPS and keeps the headers each arrived with, and one that accepts
+ * connections and never answers.
  */
 import {once} from 'node:events'
 import {
