@@ -100,18 +100,18 @@ function checkAliasNotReserved({aliasName}: PreflightFacts): CheckResult {
     : {id, status: 'pass', message: `${aliasName} is not under ${RESERVED_ALIAS_PREFIX}`}
 }
 
-function checkAliasExists({aliasName, currentKey, region}: PreflightFacts): CheckResult {
+function checkAliasExists({aliasName, currentKey}: PreflightFacts): CheckResult {
   const id = 'alias-exists'
   if (currentKey.found) return {id, status: 'pass', message: `${aliasName} points at ${currentKey.key.KeyId}`}
   if (currentKey.reason === 'not-looked-up') return {id, status: 'skip', message: currentKey.message}
-  return {id, status: 'fail', message: `${aliasName} does not exist in ${region}: ${currentKey.message}`}
+  return {id, status: 'fail', message: currentKey.message}
 }
 
-function checkTargetExists({target, targetKey, region}: PreflightFacts): CheckResult {
+function checkTargetExists({targetKey}: PreflightFacts): CheckResult {
   const id = 'target-exists'
   if (targetKey.found) return {id, status: 'pass', message: `${targetKey.key.Arn ?? targetKey.key.KeyId} exists`}
   if (targetKey.reason === 'not-looked-up') return {id, status: 'skip', message: targetKey.message}
-  return {id, status: 'fail', message: `no key ${target.given} in ${region}: ${targetKey.message}`}
+  return {id, status: 'fail', message: targetKey.message}
 }
 
 function checkSameAccountRegion({target, currentKey, region}: PreflightFacts): CheckResult {

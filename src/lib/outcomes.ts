@@ -9,6 +9,8 @@ export const OUTCOMES = {
   planned: {exitCode: 0, meaning: 'dry run; no check failed'},
   submitted: {exitCode: 0, meaning: 'updated; --wait-timeout 0 asked not to wait'},
   refused: {exitCode: 3, meaning: 'a check failed (dry run or not); nothing changed'},
+  // The AWS CLI's code for this NotFoundException, so that runbooks written for it keep working.
+  'not-found': {exitCode: 254, meaning: 'the alias or the new key does not exist; nothing changed'},
   declined: {exitCode: 3, meaning: 'the prompt was answered no; nothing changed'},
   unconfirmed: {exitCode: 4, meaning: 'updated, not seen before the deadline; rerun to confirm'},
   interrupted: {exitCode: 130, meaning: 'Ctrl-C; the report says whether UpdateAlias was sent'},

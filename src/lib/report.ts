@@ -71,6 +71,13 @@ function failedCheckIds(report: Pick<RotationReport, 'checks'>): string[] {
   return report.checks.filter((check) => check.status === 'fail').map((check) => check.id)
 }
 
+/** The failed alias-exists or target-exists check, whose message is KMS's NotFoundException. */
+export function notFoundCheck(report: Pick<RotationReport, 'checks'>): CheckResult | undefined {
+  return report.checks.find(
+    (check) => (check.id === 'alias-exists' || check.id === 'target-exists') && check.status === 'fail',
+  )
+}
+
 function seconds(milliseconds: number): string {
   return `${(milliseconds / 1000).toFixed(1)} s`
 }
@@ -114,6 +121,10 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
 
     case 'refused': {
       return `Refused: ${failedCheckIds(report).join(', ')} failed; nothing was changed.`
+    }
+
+    case 'not-found': {
+      return notFoundCheck(report)?.message ?? 'Refused: the alias or the new key does not exist; nothing was changed.'
     }
 
     case 'declined': {

@@ -6,7 +6,14 @@ import {KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
 import {isReservedAliasName, placeDifferences, type TargetKeyReference} from './identifiers.js'
 import type {KmsGateway} from './kms.js'
 import {EXIT, type Outcome} from './outcomes.js'
-import {describeOutcome, summarizeKey, UNKNOWN_KEY, type RotationReport, type Verification} from './report.js'
+import {
+  describeOutcome,
+  notFoundCheck,
+  summarizeKey,
+  UNKNOWN_KEY,
+  type RotationReport,
+  type Verification,
+} from './report.js'
 
 export interface RotationRequest {
   aliasName: string
@@ -43,7 +50,8 @@ async function lookUp(describe: () => Promise<KeyMetadata>): Promise<KeyLookup> 
     return {found: true, key: await describe()}
   } catch (error) {
     if (error instanceof ServiceError && error.code === 'NotFoundException') {
-      return {found: false, reason: 'missing', message: error.detail}
+      // KMS's answer as the AWS CLI would print it: the report's summary repeats it.
+      return {found: false, reason: 'missing', message: error.message}
     }
 
     throw error
@@ -221,7 +229,10 @@ export async function rotateAlias(
 
     // Already there: nothing to write, so nothing to refuse; the report still shows every check.
     if (report.from.keyId !== null && report.from.keyId === report.to.keyId) return finish('unchanged')
-    if (report.checks.some((check) => check.status === 'fail')) return finish('refused')
+    if (report.checks.some((check) => check.status === 'fail')) {
+      return finish(notFoundCheck(report) ? 'not-found' : 'refused')
+    }
+
     if (request.dryRun) return finish('planned')
     if (hooks.confirm && !(await hooks.confirm(finish('planned')))) return finish('declined')
     signal?.throwIfAborted()

@@ -5,6 +5,7 @@
 import {describe, expect, it} from 'vitest'
 import {parse as parseYaml} from 'yaml'
 
+import {OUTCOMES} from '../../src/lib/outcomes.js'
 import {linesOf, runCli} from '../support/cli.js'
 import {useMoto} from '../support/moto-per-test.js'
 import {parseJsonReport} from '../support/report-schema.js'
@@ -60,7 +61,7 @@ describe('update-alias moves the alias to a key of the same kind', () => {
 })
 
 describe('update-alias refuses with exit 3 and leaves the alias where it was', () => {
-  it.each(REFUSAL_CASES)('$behaviour fails $failingCheck', async ({arrange, failingCheck}) => {
+  it.each(REFUSAL_CASES)('$behaviour fails $failingCheck: $outcome', async ({arrange, failingCheck, outcome}) => {
     // given
     const given = await arrange(kms)
 
@@ -68,9 +69,9 @@ describe('update-alias refuses with exit 3 and leaves the alias where it was', (
     const run = await updateAlias(given.target, '--output', 'json')
 
     // then
-    expect(run.exitCode).toBe(3)
+    expect(run.exitCode).toBe(OUTCOMES[outcome].exitCode)
     const report = parseJsonReport(run.stdout)
-    expect(report.outcome).toBe('refused')
+    expect(report.outcome).toBe(outcome)
     expect(report.checks).toContainEqual(expect.objectContaining({id: failingCheck, status: 'fail'}))
     expect(report.apiCalls).not.toHaveProperty('UpdateAlias')
     expect(linesOf(run.stderr)).toEqual([report.summary])

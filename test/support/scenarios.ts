@@ -49,6 +49,8 @@ export const ROTATION_CASES: RotationCase[] = [
 export interface RefusalCase {
   behaviour: string
   failingCheck: CheckId
+  /** refused, unless KMS does not know the alias or the key: then not-found, as in the AWS CLI. */
+  outcome: 'refused' | 'not-found'
   arrange: (kms: MotoKms) => Promise<Given>
 }
 
@@ -56,21 +58,25 @@ export const REFUSAL_CASES: RefusalCase[] = [
   {
     behaviour: 'a target with another KeyUsage',
     failingCheck: 'key-usage-match',
+    outcome: 'refused',
     arrange: (kms) => aliasAndTarget(kms, RSA_2048_SIGN, RSA_2048_ENCRYPT),
   },
   {
     behaviour: 'a target of another family (symmetric to HMAC)',
     failingCheck: 'key-family-match',
+    outcome: 'refused',
     arrange: (kms) => aliasAndTarget(kms, SYMMETRIC, HMAC_256),
   },
   {
     behaviour: 'a target with another KeySpec of the same usage (RSA_2048 to RSA_4096)',
     failingCheck: 'key-spec-match',
+    outcome: 'refused',
     arrange: (kms) => aliasAndTarget(kms, RSA_2048_SIGN, RSA_4096_SIGN),
   },
   {
     behaviour: 'a Disabled target',
     failingCheck: 'target-enabled',
+    outcome: 'refused',
     async arrange(kms) {
       const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
       await kms.disableKey(given.target)
@@ -80,6 +86,7 @@ export const REFUSAL_CASES: RefusalCase[] = [
   {
     behaviour: 'a target pending deletion',
     failingCheck: 'target-enabled',
+    outcome: 'refused',
     async arrange(kms) {
       const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
       await kms.scheduleKeyDeletion(given.target)
@@ -89,6 +96,7 @@ export const REFUSAL_CASES: RefusalCase[] = [
   {
     behaviour: 'an alias that does not exist',
     failingCheck: 'alias-exists',
+    outcome: 'not-found',
     async arrange(kms) {
       const targetKey = await kms.createKey(SYMMETRIC)
       return {currentKeyId: undefined, target: targetKey.KeyId, targetKeyId: targetKey.KeyId}
@@ -97,6 +105,7 @@ export const REFUSAL_CASES: RefusalCase[] = [
   {
     behaviour: 'a target key that does not exist',
     failingCheck: 'target-exists',
+    outcome: 'not-found',
     async arrange(kms) {
       const currentKey = await kms.createKey(SYMMETRIC)
       await kms.createAlias(ALIAS, currentKey.KeyId)
@@ -106,6 +115,7 @@ export const REFUSAL_CASES: RefusalCase[] = [
   {
     behaviour: 'a target ARN in another Region',
     failingCheck: 'same-account-region',
+    outcome: 'refused',
     async arrange(kms) {
       const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
       return {...given, target: given.targetArn.replace(`:${TEST_REGION}:`, `:${OTHER_REGION}:`)}
@@ -114,6 +124,7 @@ export const REFUSAL_CASES: RefusalCase[] = [
   {
     behaviour: 'a target ARN in another account',
     failingCheck: 'same-account-region',
+    outcome: 'refused',
     async arrange(kms) {
       const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
       return {...given, target: given.targetArn.replace(/:\d{12}:key\//, `:${OTHER_ACCOUNT}:key/`)}

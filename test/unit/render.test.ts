@@ -26,6 +26,7 @@ import {
   keyMetadata,
   kmsMock,
   newGateway,
+  notFound,
   REGION,
   TARGET_KEY_ID,
 } from '../support/kms-mock.js'
@@ -80,6 +81,12 @@ const SCENARIOS: Record<Outcome, Scenario> = {
     // A reserved alias and a target in another Region: nothing is described, every key field is null.
     arrange: () => undefined,
     request: {aliasName: 'alias/aws/ebs', target: parseTargetKeyId(keyArn(TARGET_KEY_ID, 'eu-west-1'))},
+  },
+  'not-found': {
+    arrange: () => {
+      describeKeys({[TARGET_KEY_ID]: keyMetadata(TARGET_KEY_ID)})
+      kmsMock.on(DescribeKeyCommand, {KeyId: ALIAS}).rejects(notFound(`Alias ${ALIAS} is not found.`))
+    },
   },
   declined: {
     arrange: (hooks) => {

@@ -365,27 +365,31 @@ describe('rotateAlias refusals', () => {
     expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
   })
 
-  it('fails alias-exists when DescribeKey does not find the alias', async () => {
+  it('ends not-found when DescribeKey does not find the alias', async () => {
     // given an alias that does not exist
     kmsMock.on(DescribeKeyCommand, {KeyId: ALIAS}).rejects(notFound(`Alias ${ALIAS} is not found.`))
     describeKeys({[TARGET_KEY_ID]: keyMetadata(TARGET_KEY_ID)})
     // when it is rotated
     const report = await rotate()
-    // then it is refused on alias-exists with KMS's own reason, and the comparisons are skipped
-    expect(report.outcome).toBe('refused')
+    // then it ends not-found, exit 254 as in the AWS CLI, with KMS's words as the summary
+    const kmsLine = `An error occurred (NotFoundException) when calling the DescribeKey operation: Alias ${ALIAS} is not found.`
+    expect(report.outcome).toBe('not-found')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(EXIT.service)
     expect(failedChecks(report)).toEqual(['alias-exists'])
-    expect(report.checks.find((check) => check.id === 'alias-exists')?.message).toContain('is not found')
+    expect(report.checks.find((check) => check.id === 'alias-exists')?.message).toBe(kmsLine)
+    expect(report.summary).toBe(kmsLine)
     expect(status(report, 'key-usage-match')).toBe('skip')
     expect(report.from.keyId).toBeNull()
     expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
   })
 
-  it('fails target-exists when DescribeKey does not find the target', async () => {
+  it('ends not-found when DescribeKey does not find the target', async () => {
     describeKeys({[ALIAS]: keyMetadata(CURRENT_KEY_ID)})
     kmsMock.on(DescribeKeyCommand, {KeyId: TARGET_KEY_ID}).rejects(notFound('Key is not found.'))
     const report = await rotate()
-    expect(report.outcome).toBe('refused')
+    expect(report.outcome).toBe('not-found')
     expect(failedChecks(report)).toEqual(['target-exists'])
+    expect(report.summary).toContain('(NotFoundException) when calling the DescribeKey operation: Key is not found.')
     expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
   })
 })
