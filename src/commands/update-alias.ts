@@ -3,7 +3,7 @@ import {Command, Errors, Flags} from '@oclif/core'
 import {resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
-import {parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
+import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
 import {colourFor, OUTPUT_FORMATS, outputFormatFromEnvironment, renderHuman, renderMachine} from '../lib/render.js'
 import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress} from '../lib/terminal.js'
@@ -19,9 +19,9 @@ function helpTable(rows: string[][]): string {
 export default class UpdateAlias extends Command {
   static summary = 'Move a KMS alias to a new key, after checking that the key can take its place.'
 
-  static description = `Runs every preflight check (DescribeKey on the alias and on the new key), calls UpdateAlias, \
-then polls ListAliases until the alias is seen on the new key. On a terminal it shows the plan and asks \
-before changing anything; elsewhere it never prompts.
+  static description = `Runs every preflight check (DescribeKey on the alias and on the new key, ListAliases of \
+the new key), calls UpdateAlias, then polls ListAliases until the alias is seen on the new key. On a terminal \
+it shows the plan and asks before changing anything; elsewhere it never prompts.
 
 Checks, each reported as pass, fail, warn or skip; a check fails when:
 ${helpTable(CHECK_IDS.map((id) => [id, CHECKS[id]]))}
@@ -90,6 +90,13 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       summary: 'Print a machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT.',
       helpGroup: AWS_CLI,
     })(),
+    'expected-current-key': Flags.string({
+      summary: 'Move the alias only if it still points at this key (id or ARN) just before UpdateAlias.',
+    }),
+    'acknowledge-verify-break': Flags.boolean({
+      default: false,
+      summary: 'Move an asymmetric or HMAC key\'s alias although old signatures, MACs or ciphertext break.',
+    }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
       default: false,
@@ -171,6 +178,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     const flags = await this.parseFlags()
     validateAliasName(flags['alias-name'])
     const target = parseTargetKeyId(flags['target-key-id'])
+    const expected = flags['expected-current-key']
+    const expectedCurrentKey = expected === undefined ? undefined : parseExpectedCurrentKey(expected)
     const output = flags.output ?? outputFormatFromEnvironment()
     const settings = await resolveAwsSettings({
       region: flags.region,
@@ -200,6 +209,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           allowKeySpecChange: flags['allow-key-spec-change'],
           waitTimeoutSeconds: flags['wait-timeout'],
           onePagePerPoll: flags['no-paginate'],
+          expectedCurrentKey,
+          acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
         },
         {
           ...pollProgress(flags['alias-name']),
