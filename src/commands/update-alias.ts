@@ -5,7 +5,7 @@ import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/a
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {checkOperationInput, operationInput, withSkeletonValue} from '../lib/cli-input.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
-import {parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
+import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
 import {pagerFor, writeThroughPager} from '../lib/pager.js'
 import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
@@ -28,9 +28,9 @@ function helpTable(rows: string[][]): string {
 export default class UpdateAlias extends Command {
   static summary = 'Move a KMS alias to a new key, after checking that the key can take its place.'
 
-  static description = `Runs every preflight check (DescribeKey on the alias and on the new key), calls UpdateAlias, \
-then polls ListAliases until the alias is seen on the new key. On a terminal it shows the plan and asks \
-before changing anything; elsewhere it never prompts.
+  static description = `Runs every preflight check (DescribeKey on the alias and on the new key, ListAliases of \
+the new key), calls UpdateAlias, then polls ListAliases until the alias is seen on the new key. On a terminal \
+it shows the plan and asks before changing anything; elsewhere it never prompts.
 
 Checks, each reported as pass, fail, warn or skip; a check fails when:
 ${helpTable(CHECK_IDS.map((id) => [id, CHECKS[id]]))}
@@ -99,6 +99,13 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
         "profile's output. off prints nothing.",
       helpGroup: AWS_CLI,
     })(),
+    'expected-current-key': Flags.string({
+      summary: 'Move the alias only if it still points at this key (id or ARN) just before UpdateAlias.',
+    }),
+    'acknowledge-verify-break': Flags.boolean({
+      default: false,
+      summary: 'Move an asymmetric or HMAC key\'s alias although old signatures, MACs or ciphertext break.',
+    }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
       default: false,
@@ -205,6 +212,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     const input = await operationInput(flags)
     if (input.aliasName !== undefined) validateAliasName(input.aliasName, input.sources?.aliasName)
     if (input.targetKeyId !== undefined) parseTargetKeyId(input.targetKeyId, input.sources?.targetKeyId)
+    const expected = flags['expected-current-key']
+    const expectedCurrentKey = expected === undefined ? undefined : parseExpectedCurrentKey(expected)
     const output = await resolveOutputFormat(flags.output, flags.profile)
     if (skeleton === 'output') {
       // A sample of what a run prints, in the format asked for; JSON in place of the human report.
@@ -264,6 +273,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           allowKeySpecChange: flags['allow-key-spec-change'],
           waitTimeoutSeconds: flags['wait-timeout'],
           onePagePerPoll: flags['no-paginate'],
+          expectedCurrentKey,
+          acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
         },
         {
           ...pollProgress(aliasName, stderrColour),

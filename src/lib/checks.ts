@@ -1,4 +1,4 @@
-import type {KeyMetadata} from '@aws-sdk/client-kms'
+import type {AliasListEntry, KeyMetadata} from '@aws-sdk/client-kms'
 
 import {isReservedAliasName, placeDifferences, RESERVED_ALIAS_PREFIX, type TargetKeyReference} from './identifiers.js'
 
@@ -17,7 +17,13 @@ export const CHECKS = {
   'target-enabled': 'the new key is not Enabled',
   'target-customer-managed': 'the new key is AWS managed',
   'current-key-enabled': 'the current key is not Enabled (a warning only)',
+  'alias-quota': 'the new key has 50 or more other aliases (KMS quota)',
+  'alias-verify-break': 'asymmetric or HMAC key, no --acknowledge-verify-break',
+  'expected-current': 'the alias is not on --expected-current-key',
 } as const
+
+/** KMS's default "Aliases per KMS key" quota. */
+export const ALIASES_PER_KEY_QUOTA = 50
 
 export type CheckId = keyof typeof CHECKS
 export const CHECK_IDS = Object.keys(CHECKS) as CheckId[]
@@ -36,6 +42,9 @@ export type KeyLookup =
   | {found: true; key: KeyMetadata}
   | {found: false; reason: 'missing' | 'not-looked-up'; message: string}
 
+/** What ListAliases filtered by the new key answered, or why it was not asked. */
+export type AliasListing = {listed: true; aliases: AliasListEntry[]} | {listed: false; message: string}
+
 export interface PreflightFacts {
   aliasName: string
   region: string
@@ -43,6 +52,11 @@ export interface PreflightFacts {
   currentKey: KeyLookup
   targetKey: KeyLookup
   allowKeySpecChange: boolean
+  /** --expected-current-key, when given. */
+  expectedCurrentKey?: TargetKeyReference
+  /** The aliases that already point at the new key. */
+  targetAliases?: AliasListing
+  acknowledgeVerifyBreak?: boolean
 }
 
 /** How KMS groups keys for UpdateAlias: it refuses to move an alias between these kinds. */
@@ -215,6 +229,128 @@ function checkCurrentKeyEnabled({currentKey, targetKey}: PreflightFacts): CheckR
   return {id, status: 'warn', message: `the current key is ${describeState(currentKey.key)}; ${advice}`}
 }
 
+function checkAliasQuota({aliasName, targetKey, targetAliases}: PreflightFacts): CheckResult {
+  const id = 'alias-quota'
+  if (!targetKey.found) return {id, status: 'skip', message: 'not counted: the target key could not be described'}
+  if (!targetAliases?.listed) {
+    const message = targetAliases?.message ?? 'not counted: the new key\'s aliases were not listed'
+    return {id, status: 'skip', message}
+  }
+
+  // AWS's own aliases and the alias being moved do not use up the quota that the move needs.
+  const others = targetAliases.aliases.filter(
+    (entry) =>
+      entry.TargetKeyId === targetKey.key.KeyId &&
+      entry.AliasName !== aliasName &&
+      !isReservedAliasName(entry.AliasName ?? ''),
+  ).length
+  const quota = ALIASES_PER_KEY_QUOTA
+  if (others < quota) {
+    const count = `${others} other alias${others === 1 ? '' : 'es'}`
+    return {id, status: 'pass', message: `the new key has ${count}; KMS allows ${quota}`}
+  }
+
+  return {
+    id,
+    status: 'fail',
+    message:
+      `the new key already has ${others} other aliases and KMS allows ${quota} per key: delete one, ` +
+      'or have the "Aliases per KMS key" quota raised, first',
+  }
+}
+
+/** What stops working, for data made with the old key, once the alias names another key. */
+function whatBreaks(key: KeyMetadata): string | undefined | null {
+  switch (keyUsageOf(key)) {
+    case 'SIGN_VERIFY': {
+      return 'signatures made with the old key will no longer verify through the alias'
+    }
+
+    case 'GENERATE_VERIFY_MAC': {
+      return 'MACs made with the old key will no longer verify through the alias'
+    }
+
+    case 'KEY_AGREEMENT': {
+      return 'peers that hold the old public key will derive other shared secrets through the alias'
+    }
+
+    case 'ENCRYPT_DECRYPT': {
+      const spec = keySpecOf(key)
+      if (spec === undefined) return null
+      // Symmetric ciphertext carries the id of its key, so Decrypt finds the old key by itself.
+      if (spec === 'SYMMETRIC_DEFAULT') return undefined
+      return 'ciphertext made with the old public key decrypts only with the old key, not through the alias'
+    }
+
+    default: {
+      return null
+    }
+  }
+}
+
+function checkAliasVerifyBreak({currentKey, targetKey, acknowledgeVerifyBreak}: PreflightFacts): CheckResult {
+  const id = 'alias-verify-break'
+  // Callers depend on what the current key does; the target only stands in when it is unknown.
+  const key = currentKey.found ? currentKey.key : targetKey.found ? targetKey.key : undefined
+  if (!key) return {id, status: 'skip', message: 'not checked: neither key could be described'}
+  const breaks = whatBreaks(key)
+  if (breaks === null) {
+    return {id, status: 'skip', message: 'not checked: the key\'s KeyUsage or KeySpec is unknown'}
+  }
+
+  if (breaks === undefined) {
+    return {id, status: 'pass', message: 'symmetric ciphertext names its key, so old ciphertext still decrypts'}
+  }
+
+  return acknowledgeVerifyBreak
+    ? {id, status: 'warn', message: `${breaks}; accepted by --acknowledge-verify-break`}
+    : {
+        id,
+        status: 'fail',
+        message: `${breaks}: make such callers name the old key, then pass --acknowledge-verify-break`,
+      }
+}
+
+/** Whether the alias's key is the expected one: the same key id and, for an ARN, account and Region. */
+function isExpectedKey(expected: TargetKeyReference, key: KeyMetadata, region: string): boolean {
+  const expectedKeyId = expected.arn?.keyId ?? expected.given
+  if (expectedKeyId.toLowerCase() !== key.KeyId?.toLowerCase()) return false
+  if (!expected.arn) return true
+  // An alias can only name a key in its own account and Region.
+  return expected.arn.account === key.AWSAccountId && placeDifferences(expected.arn, region).length === 0
+}
+
+/**
+ * Compares the alias's key with --expected-current-key: in the preflight, and again with `reread`
+ * set, from a DescribeKey made just before UpdateAlias.
+ */
+export function checkExpectedCurrent(
+  facts: Pick<PreflightFacts, 'aliasName' | 'region' | 'currentKey' | 'expectedCurrentKey'>,
+  reread = false,
+): CheckResult {
+  const id = 'expected-current'
+  const {aliasName, region, currentKey, expectedCurrentKey: expected} = facts
+  if (!expected) {
+    return {id, status: 'skip', message: 'no --expected-current-key was given, so any current key is accepted'}
+  }
+
+  const when = reread ? ' (read again just before UpdateAlias)' : ''
+  if (!currentKey.found) {
+    return reread
+      ? {id, status: 'fail', message: `${aliasName} could not be read${when}: ${currentKey.message}`}
+      : {id, status: 'skip', message: 'not compared: the alias has no known current key'}
+  }
+
+  const {key} = currentKey
+  if (isExpectedKey(expected, key, region)) {
+    return {id, status: 'pass', message: `${aliasName} points at the expected key ${expected.given}${when}`}
+  }
+
+  const actual = expected.arn ? (key.Arn ?? key.KeyId) : key.KeyId
+  const message = `${aliasName} points at ${actual}${when}, not at the expected key ${expected.given}`
+  return {id, status: 'fail', message}
+}
+
 const EVALUATORS: Record<CheckId, (facts: PreflightFacts) => CheckResult> = {
   'alias-not-reserved': checkAliasNotReserved,
   'alias-exists': checkAliasExists,
@@ -226,6 +362,9 @@ const EVALUATORS: Record<CheckId, (facts: PreflightFacts) => CheckResult> = {
   'target-enabled': checkTargetEnabled,
   'target-customer-managed': checkTargetCustomerManaged,
   'current-key-enabled': checkCurrentKeyEnabled,
+  'alias-quota': checkAliasQuota,
+  'alias-verify-break': checkAliasVerifyBreak,
+  'expected-current': (facts) => checkExpectedCurrent(facts),
 }
 
 /** Runs every check; one failure never hides another. */

@@ -67,3 +67,10 @@ export class UpdateAnswerLostError extends KmsRotateError {
     super(message, EXIT.other)
   }
 }
+
+/** A ListAliases page that says more pages follow but gives no marker to read them with. */
+export class IncompleteListingError extends KmsRotateError {
+  constructor(page: number) {
+    super(`ListAliases page ${page} says Truncated but gives no NextMarker`, EXIT.other)
+  }
+}

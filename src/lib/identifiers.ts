@@ -124,16 +124,24 @@ function isKeyIdentifier(text: string): boolean {
 
 /** Parses `--target-key-id`: a key id, a multi-Region key id or a key ARN. */
 export function parseTargetKeyId(given: string, flag = '--target-key-id'): TargetKeyReference {
+  return parseKeyReference(flag, given, 'the key the alias should point to')
+}
+
+/** Parses `--expected-current-key` by the same rules as `--target-key-id`. */
+export function parseExpectedCurrentKey(given: string): TargetKeyReference {
+  return parseKeyReference('--expected-current-key', given, 'the key the alias points to now')
+}
+
+/** A key id, a multi-Region key id or a key ARN given to `flag`; `role` says which key it is meant to name. */
+function parseKeyReference(flag: string, given: string, role: string): TargetKeyReference {
   if (given === '') {
-    throw new UsageError(`${flag} is empty: give the id or ARN of the key the alias should point to.`)
+    throw new UsageError(`${flag} is empty: give the id or ARN of ${role}.`)
   }
 
   rejectSurroundingSpace(flag, given)
 
   if (given.startsWith(ALIAS_PREFIX)) {
-    throw new UsageError(
-      `${flag} ${shown(given)} is an alias: give the id or ARN of the key the alias should point to.`,
-    )
+    throw new UsageError(`${flag} ${shown(given)} is an alias: give the id or ARN of ${role}.`)
   }
 
   if (isKeyIdentifier(given)) return {given}
@@ -158,9 +166,7 @@ export function parseTargetKeyId(given: string, flag = '--target-key-id'): Targe
 
   if (!ACCOUNT.test(account)) throw problem(`${shown(account)} is not a 12-digit account id`)
   if (resource.startsWith(ALIAS_PREFIX)) {
-    throw new UsageError(
-      `${flag} ${shown(given)} is an alias ARN: give the id or ARN of the key the alias should point to.`,
-    )
+    throw new UsageError(`${flag} ${shown(given)} is an alias ARN: give the id or ARN of ${role}.`)
   }
 
   if (!resource.startsWith('key/')) throw problem(`the resource ${shown(resource)} is not key/ID`)

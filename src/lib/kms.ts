@@ -16,7 +16,13 @@ import {NodeHttpHandler} from '@smithy/node-http-handler'
 import type {AwsCredentialIdentity, AwsCredentialIdentityProvider, DeserializeMiddleware} from '@smithy/types'
 
 import {withoutUserInfo, type AwsSettings} from './aws-config.js'
-import {ConfigurationError, KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
+import {
+  ConfigurationError,
+  IncompleteListingError,
+  KmsRotateError,
+  ServiceError,
+  UpdateAnswerLostError,
+} from './errors.js'
 import {EXIT} from './outcomes.js'
 import {LOG_EACH_ATTEMPT, logEachAttempt, requestHandlerOptions, unsignedRequestConfig} from './transport.js'
 
@@ -373,5 +379,21 @@ export class KmsGateway {
       marker = output.Truncated ? output.NextMarker : undefined
     } while (marker !== undefined)
     return keys
+  }
+
+  /** Every alias that points at `keyId` (a key id or key ARN), all pages read. */
+  async listAliasesOfKey(keyId: string, abortSignal?: AbortSignal): Promise<AliasListEntry[]> {
+    const aliases: AliasListEntry[] = []
+    let marker: string | undefined
+    for (let page = 1; ; page++) {
+      const output = await this.call('ListAliases', () =>
+        this.kms.send(new ListAliasesCommand({KeyId: keyId, Marker: marker, Limit: 100}), {abortSignal}),
+      )
+      aliases.push(...(output.Aliases ?? []))
+      if (!output.Truncated) return aliases
+      if (!output.NextMarker) throw new IncompleteListingError(page)
+
+      marker = output.NextMarker
+    }
   }
 }

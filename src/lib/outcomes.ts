@@ -14,6 +14,7 @@ export const OUTCOMES = {
   declined: {exitCode: 3, meaning: 'the prompt was answered no; nothing changed'},
   unconfirmed: {exitCode: 4, meaning: 'updated, not seen before the deadline; rerun to confirm'},
   interrupted: {exitCode: 130, meaning: 'Ctrl-C; the report says whether UpdateAlias was sent'},
+  overwritten: {exitCode: 4, meaning: 'updated, then seen on a third key: another writer moved it'},
 } as const
 
 export type Outcome = keyof typeof OUTCOMES

@@ -143,5 +143,15 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
         ? `Interrupted: ${updateState(report)}${lastRead(report)}; run the command again to confirm.`
         : 'Interrupted before UpdateAlias was sent; nothing was changed.'
     }
+
+    case 'overwritten': {
+      const where = verification?.lastSeenTarget ?? 'another key'
+      const poll = verification ? `poll ${verification.polls}` : 'the last read'
+      return (
+        `${updateState(report)}, but ${poll} showed ${alias} on ${where}, neither the old key ` +
+        `${from.keyId ?? ''} nor the new one: someone else moved it, and that change was left in place; ` +
+        'find out who before running the command again.'
+      )
+    }
   }
 }

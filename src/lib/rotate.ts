@@ -1,8 +1,8 @@
 import type {KeyMetadata} from '@aws-sdk/client-kms'
 import pRetry from 'p-retry'
 
-import {runChecks, type KeyLookup, type PreflightFacts} from './checks.js'
-import {KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
+import {checkExpectedCurrent, runChecks, type AliasListing, type KeyLookup, type PreflightFacts} from './checks.js'
+import {IncompleteListingError, KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
 import {isReservedAliasName, placeDifferences, type TargetKeyReference} from './identifiers.js'
 import type {KmsGateway} from './kms.js'
 import {EXIT, type Outcome} from './outcomes.js'
@@ -26,6 +26,10 @@ export interface RotationRequest {
   waitTimeoutSeconds: number
   /** Read only the first ListAliases page on each poll. */
   onePagePerPoll?: boolean
+  /** UpdateAlias is sent only if the alias still points at this key just before it. */
+  expectedCurrentKey?: TargetKeyReference
+  /** Move an asymmetric or HMAC key's alias although old signatures, MACs or ciphertext break. */
+  acknowledgeVerifyBreak?: boolean
 }
 
 export interface RotationHooks {
@@ -44,6 +48,7 @@ export interface RotationHooks {
 export const POLL_BACKOFF = {minTimeout: 250, maxTimeout: 5000, factor: 2, randomize: true} as const
 
 class AliasNotVisibleYet extends Error {}
+class AliasMovedElsewhere extends Error {}
 
 async function lookUp(describe: () => Promise<KeyMetadata>): Promise<KeyLookup> {
   try {
@@ -94,6 +99,47 @@ async function lookUpKeys(kms: KmsGateway, request: RotationRequest, signal?: Ab
   throw next.reason
 }
 
+/** The aliases already on the new key, for alias-quota; a listing KMS refuses only skips that check. */
+async function listTargetAliases(
+  kms: KmsGateway,
+  {currentKey, targetKey}: {currentKey: KeyLookup; targetKey: KeyLookup},
+  signal?: AbortSignal,
+): Promise<AliasListing> {
+  if (!targetKey.found) return {listed: false, message: 'not counted: the target key could not be described'}
+  const aliasAccount = currentKey.found ? currentKey.key.AWSAccountId : undefined
+  if (aliasAccount && targetKey.key.AWSAccountId !== aliasAccount) {
+    return {listed: false, message: `not counted: ListAliases lists only aliases in account ${aliasAccount}`}
+  }
+
+  try {
+    return {listed: true, aliases: await kms.listAliasesOfKey(targetKey.key.Arn ?? targetKey.key.KeyId ?? '', signal)}
+  } catch (error) {
+    const refused = error instanceof ServiceError && (error.httpStatusCode ?? 400) < 500
+    if (refused || error instanceof IncompleteListingError) {
+      return {listed: false, message: `not counted: ${(error as Error).message}`}
+    }
+
+    throw error
+  }
+}
+
+/**
+ * Reads the alias again just before UpdateAlias and compares it with --expected-current-key,
+ * replacing the preflight's expected-current result. DescribeKey on the alias name answers with
+ * its key in one call; ListAliases would have to be read page by page to find the alias.
+ */
+async function stillOnExpectedKey(
+  kms: KmsGateway,
+  report: RotationReport,
+  facts: PreflightFacts,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const currentKey = await lookUp(() => kms.describeKey(facts.aliasName, signal))
+  const result = checkExpectedCurrent({...facts, currentKey}, true)
+  report.checks = report.checks.map((check) => (check.id === result.id ? result : check))
+  return result.status !== 'fail'
+}
+
 /**
  * Where the alias points, from ListAliases pages read until it turns up: a key id, or null when
  * no page lists it.
@@ -130,19 +176,21 @@ export interface WaitOptions {
   timeoutSeconds: number
   /** Read only the first ListAliases page on each poll, as --no-paginate asks. */
   onePagePerPoll?: boolean
+  /** The key the alias left: a read that shows neither it nor the new key ends the wait. */
+  previousKeyId?: string
 }
 
 /**
- * Polls ListAliases until the alias shows `keyId`, `timeoutSeconds` pass, or the signal aborts;
- * the verification says where the alias pointed at the last read in every case.
+ * Polls ListAliases until the alias shows `keyId`, `timeoutSeconds` pass, the signal aborts, or
+ * the alias shows a third key; the verification says where it pointed at the last read in every case.
  */
 export async function waitUntilAliasTargets(
   kms: KmsGateway,
   aliasName: string,
   keyId: string,
-  {timeoutSeconds, onePagePerPoll = false}: WaitOptions,
+  {timeoutSeconds, onePagePerPoll = false, previousKeyId}: WaitOptions,
   hooks: Pick<RotationHooks, 'onPoll' | 'signal'> = {},
-): Promise<{seen: boolean; interrupted?: boolean; verification: Verification}> {
+): Promise<{seen: boolean; interrupted?: boolean; overwritten?: boolean; verification: Verification}> {
   const startedAt = performance.now()
   const progress = {polls: 0, pagesRead: 0, lastSeenTarget: null as string | null}
   const result = (seen: boolean, error: string | null = null) => ({
@@ -162,7 +210,10 @@ export async function waitUntilAliasTargets(
         // Only reads that finished count, so that lastSeenTarget always comes from one of them.
         progress.polls++
         progress.lastSeenTarget = targetKeyId
-        if (targetKeyId !== keyId) throw new AliasNotVisibleYet()
+        if (targetKeyId === keyId) return
+        // A lagging read shows the previous key; only another writer can show a third one.
+        const elsewhere = previousKeyId !== undefined && targetKeyId !== null && targetKeyId !== previousKeyId
+        throw elsewhere ? new AliasMovedElsewhere() : new AliasNotVisibleYet()
       },
       {
         ...POLL_BACKOFF,
@@ -176,6 +227,7 @@ export async function waitUntilAliasTargets(
     return result(true)
   } catch (error) {
     if (hooks.signal?.aborted) return {...result(false), interrupted: true}
+    if (error instanceof AliasMovedElsewhere) return {...result(false), overwritten: true}
     if (error instanceof AliasNotVisibleYet) return result(false)
 
     return result(false, error instanceof Error ? error.message : String(error))
@@ -216,12 +268,16 @@ export async function rotateAlias(
   }
 
   try {
+    const keys = await lookUpKeys(kms, request, signal)
     const facts: PreflightFacts = {
-      ...(await lookUpKeys(kms, request, signal)),
+      ...keys,
       aliasName,
       region: request.region,
       target: request.target,
       allowKeySpecChange: request.allowKeySpecChange,
+      expectedCurrentKey: request.expectedCurrentKey,
+      targetAliases: await listTargetAliases(kms, keys, signal),
+      acknowledgeVerifyBreak: request.acknowledgeVerifyBreak,
     }
     report.from = summarizeKey(facts.currentKey.found ? facts.currentKey.key : undefined)
     report.to = summarizeKey(facts.targetKey.found ? facts.targetKey.key : undefined)
@@ -236,6 +292,10 @@ export async function rotateAlias(
     if (request.dryRun) return finish('planned')
     if (hooks.confirm && !(await hooks.confirm(finish('planned')))) return finish('declined')
     signal?.throwIfAborted()
+    // After the prompt, which can wait for minutes: the alias is compared as late as possible.
+    if (request.expectedCurrentKey && !(await stillOnExpectedKey(kms, report, facts, signal))) {
+      return finish('refused')
+    }
 
     report.updateAccepted = await sendUpdate(kms, report, request.target.given, hooks)
     // An answer that never came is settled by reading the alias back, even with --wait-timeout 0.
@@ -248,12 +308,17 @@ export async function rotateAlias(
         kms,
         aliasName,
         report.to.keyId as string,
-        {timeoutSeconds: request.waitTimeoutSeconds, onePagePerPoll: request.onePagePerPoll},
+        {
+          timeoutSeconds: request.waitTimeoutSeconds,
+          onePagePerPoll: request.onePagePerPoll,
+          previousKeyId: report.from.keyId ?? undefined,
+        },
         hooks,
       )
       seen = waited.seen
       report.verification = waited.verification
       if (waited.interrupted) return finish('interrupted')
+      if (waited.overwritten) return finish('overwritten')
     } finally {
       hooks.onWaitEnd?.(seen)
     }

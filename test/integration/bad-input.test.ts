@@ -99,6 +99,23 @@ const flagCases: BadInput[] = [
   {case: 'an unknown --profile', args: rotation(ALIAS, KEY, '--profile', 'nobody'), exitCode: EXIT.configuration, names: 'nobody'},
   {case: 'a --cli-connect-timeout that is negative', args: rotation(ALIAS, KEY, '--cli-connect-timeout', '-5'), exitCode: EXIT.usage, names: '--cli-connect-timeout'},
   {case: 'an unknown --color', args: rotation(ALIAS, KEY, '--color', 'always'), exitCode: EXIT.usage, names: 'always'},
+  ...[
+    ['an alias name', 'alias/app'],
+    ['an alias ARN', 'arn:aws:kms:us-east-1:111122223333:alias/app'],
+    ['a truncated key id', '1234abcd-12ab-34cd-56ef'],
+    ['empty', ''],
+  ].map(([what, expected]) => ({
+    case: `an --expected-current-key that is ${what}`,
+    args: rotation(ALIAS, KEY, '--expected-current-key', expected),
+    exitCode: EXIT.usage,
+    names: '--expected-current-key',
+  })),
+  {
+    case: 'an --acknowledge-verify-break given a value',
+    args: rotation(ALIAS, KEY, '--acknowledge-verify-break=yes'),
+    exitCode: EXIT.usage,
+    names: 'yes',
+  },
 ]
 
 const inputDocumentCases: BadInput[] = [

@@ -11,7 +11,10 @@ import {useMoto} from '../support/moto-per-test.js'
 import {parseJsonReport} from '../support/report-schema.js'
 import {
   aliasAndTarget,
+  aliasesOn,
   ALIAS,
+  ALIASES_PER_KEY,
+  HMAC_256,
   REFUSAL_CASES,
   ROTATION_CASES,
   RSA_2048_SIGN,
@@ -27,18 +30,22 @@ function updateAlias(target: string, ...extra: string[]) {
 }
 
 describe('update-alias moves the alias to a key of the same kind', () => {
-  it.each(ROTATION_CASES)('$kind to $kind: exit 0, outcome rotated, ListAliases shows the new key', async ({key}) => {
+  it.each(ROTATION_CASES)('$kind to $kind: exit 0, outcome rotated, ListAliases shows the new key', async (rotation) => {
     // given
+    const {key, breaksVerification} = rotation
     const given = await aliasAndTarget(kms, key, key)
 
     // when
-    const run = await updateAlias(given.target, '--output', 'json')
+    const acknowledgement = breaksVerification ? ['--acknowledge-verify-break'] : []
+    const run = await updateAlias(given.target, '--output', 'json', ...acknowledgement)
 
     // then
     expect(run.exitCode).toBe(0)
     const report = parseJsonReport(run.stdout)
     expect(report.outcome).toBe('rotated')
     expect(report.apiCalls.UpdateAlias).toBe(1)
+    const verifyBreak = breaksVerification ? 'warn' : 'pass'
+    expect(report.checks).toContainEqual(expect.objectContaining({id: 'alias-verify-break', status: verifyBreak}))
     expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
   })
 
@@ -99,7 +106,8 @@ describe('update-alias flags', () => {
     const given = await aliasAndTarget(kms, RSA_2048_SIGN, RSA_4096_SIGN)
 
     // when
-    const run = await updateAlias(given.target, '--allow-key-spec-change', '--output', 'json')
+    const flags = ['--allow-key-spec-change', '--acknowledge-verify-break']
+    const run = await updateAlias(given.target, ...flags, '--output', 'json')
 
     // then
     expect(run.exitCode).toBe(0)
@@ -152,7 +160,8 @@ describe('update-alias flags', () => {
     expect(run.exitCode).toBe(0)
     const report = parseJsonReport(run.stdout)
     expect(report.outcome).toBe('submitted')
-    expect(report.apiCalls).toEqual({DescribeKey: 2, UpdateAlias: 1})
+    // The one ListAliases is the preflight's count of the new key's aliases.
+    expect(report.apiCalls).toEqual({DescribeKey: 2, ListAliases: 1, UpdateAlias: 1})
     expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
   })
 })
@@ -216,5 +225,159 @@ describe('update-alias --output prints only the machine report on stdout', () =>
     expect(lines.length).toBeGreaterThan(1)
     for (const line of lines) expect(line).toMatch(/^[+|]/)
     expect(lines).toContainEqual(expect.stringMatching(/^\|\s*outcome\s*\|\s*rotated\s*\|$/))
+  })
+})
+
+describe('update-alias --expected-current-key', () => {
+  it('rotates when the alias still points at the expected key id', async () => {
+    // given
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+
+    // when
+    const run = await updateAlias(given.target, '--expected-current-key', given.currentKeyId as string, '--output', 'json')
+
+    // then the alias was described twice (preflight and just before UpdateAlias) and moved
+    expect(run.exitCode).toBe(0)
+    const report = parseJsonReport(run.stdout)
+    expect(report.outcome).toBe('rotated')
+    expect(report.checks).toContainEqual({
+      id: 'expected-current',
+      status: 'pass',
+      message: `${ALIAS} points at the expected key ${given.currentKeyId} (read again just before UpdateAlias)`,
+    })
+    expect(report.apiCalls).toMatchObject({DescribeKey: 3, UpdateAlias: 1})
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
+  })
+
+  it('rotates when the alias still points at the expected key ARN', async () => {
+    // given
+    const current = await kms.createKey(SYMMETRIC)
+    const target = await kms.createKey(SYMMETRIC)
+    await kms.createAlias(ALIAS, current.KeyId)
+
+    // when
+    const run = await updateAlias(target.KeyId, '--expected-current-key', current.Arn, '--output', 'json')
+
+    // then
+    expect(run.exitCode).toBe(0)
+    expect(parseJsonReport(run.stdout).outcome).toBe('rotated')
+    expect(await kms.aliasTarget(ALIAS)).toBe(target.KeyId)
+  })
+
+  it('refuses with exit 3, names both keys and sends no UpdateAlias when the alias is on another key', async () => {
+    // given an alias that is not on the key the operator expects
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    const expected = await kms.createKey(SYMMETRIC)
+
+    // when
+    const run = await updateAlias(given.target, '--expected-current-key', expected.KeyId, '--output', 'json')
+
+    // then
+    expect(run.exitCode).toBe(3)
+    const report = parseJsonReport(run.stdout)
+    expect(report.outcome).toBe('refused')
+    expect(report.checks).toContainEqual({
+      id: 'expected-current',
+      status: 'fail',
+      message: `${ALIAS} points at ${given.currentKeyId}, not at the expected key ${expected.KeyId}`,
+    })
+    expect(report.apiCalls).not.toHaveProperty('UpdateAlias')
+    expect(linesOf(run.stderr)).toEqual(['Refused: expected-current failed; nothing was changed.'])
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
+  })
+
+  it('without the flag, reports expected-current as skipped: any current key is accepted', async () => {
+    // given
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+
+    // when
+    const run = await updateAlias(given.target)
+
+    // then
+    expect(run.exitCode).toBe(0)
+    expect(run.stdout).toMatch(/^ {2}- expected-current {2,}no --expected-current-key was given, so any current key is accepted$/m)
+  })
+})
+
+describe('update-alias counts the aliases already on the new key', () => {
+  it(`refuses a new key with ${ALIASES_PER_KEY} other aliases, saying how many and what KMS allows`, async () => {
+    // given
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    await aliasesOn(kms, given.targetKeyId, ALIASES_PER_KEY)
+
+    // when
+    const run = await updateAlias(given.target, '--output', 'json')
+
+    // then
+    expect(run.exitCode).toBe(3)
+    const report = parseJsonReport(run.stdout)
+    expect(report.outcome).toBe('refused')
+    const quota = report.checks.find((check) => check.id === 'alias-quota')
+    expect(quota?.status).toBe('fail')
+    expect(quota?.message).toContain(`already has ${ALIASES_PER_KEY} other aliases and KMS allows 50 per key`)
+    expect(report.apiCalls).not.toHaveProperty('UpdateAlias')
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
+  })
+
+  it(`rotates to a new key with ${ALIASES_PER_KEY - 1} other aliases`, async () => {
+    // given
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    await aliasesOn(kms, given.targetKeyId, ALIASES_PER_KEY - 1)
+
+    // when
+    const run = await updateAlias(given.target, '--output', 'json')
+
+    // then
+    expect(run.exitCode).toBe(0)
+    const report = parseJsonReport(run.stdout)
+    expect(report.outcome).toBe('rotated')
+    expect(report.checks).toContainEqual({
+      id: 'alias-quota',
+      status: 'pass',
+      message: `the new key has ${ALIASES_PER_KEY - 1} other aliases; KMS allows 50`,
+    })
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
+  })
+
+  it('does not count the aliases of the current key', async () => {
+    // given the quota of aliases on the key the alias leaves
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    await aliasesOn(kms, given.currentKeyId as string, ALIASES_PER_KEY)
+
+    // when
+    const run = await updateAlias(given.target, '--output', 'json')
+
+    // then
+    expect(run.exitCode).toBe(0)
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
+  })
+})
+
+describe('update-alias --acknowledge-verify-break', () => {
+  it('prints why an HMAC alias is refused without it, and what to do', async () => {
+    // given
+    const given = await aliasAndTarget(kms, HMAC_256, HMAC_256)
+
+    // when
+    const run = await updateAlias(given.target)
+
+    // then
+    expect(run.exitCode).toBe(3)
+    expect(run.stdout).toMatch(/✗ alias-verify-break +MACs made with the old key will no longer verify through the alias/)
+    expect(run.stdout).toContain('then pass --acknowledge-verify-break')
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
+  })
+
+  it('turns the refusal of an RSA SIGN_VERIFY alias into a warning and rotates', async () => {
+    // given
+    const given = await aliasAndTarget(kms, RSA_2048_SIGN, RSA_2048_SIGN)
+
+    // when
+    const run = await updateAlias(given.target, '--acknowledge-verify-break')
+
+    // then
+    expect(run.exitCode).toBe(0)
+    expect(run.stdout).toMatch(/! alias-verify-break +signatures made with the old key will no longer verify/)
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
   })
 })

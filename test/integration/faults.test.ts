@@ -14,7 +14,7 @@ import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {EXIT, OUTCOMES} from '../../src/lib/outcomes.js'
 import type {RotationReport} from '../../src/lib/report.js'
 import {cliEnvironment, closedLoopbackUrl, linesOf, runCli, startCli} from '../support/cli.js'
-import {startKmsFaultProxy, type KmsFaultProxy} from '../support/kms-fault-proxy.js'
+import {startKmsFaultProxy, type KmsCall, type KmsFaultProxy} from '../support/kms-fault-proxy.js'
 import {useMoto} from '../support/moto-per-test.js'
 import {aliasAndTarget, ALIAS, SYMMETRIC} from '../support/scenarios.js'
 
@@ -32,6 +32,11 @@ beforeEach(() => {
 afterAll(async () => {
   await proxy.close()
 })
+
+/** The visibility poll's ListAliases calls: not the preflight's, which is filtered by the new key. */
+function polls(): KmsCall[] {
+  return proxy.callsTo('ListAliases').filter((call) => call.input.KeyId === undefined)
+}
 
 function rotationArgs(alias: string, target: string, ...more: string[]): string[] {
   return ['update-alias', '--alias-name', alias, '--target-key-id', target, '--yes', '--output', 'json', ...more]
@@ -53,10 +58,10 @@ describe('eventual consistency', () => {
     // then
     expect(run.exitCode).toBe(0)
     expect(report?.outcome).toBe('rotated')
-    const polls = proxy.callsTo('ListAliases')
-    expect(report?.verification?.polls).toBe(polls.length)
-    expect(polls.length).toBeGreaterThanOrEqual(3)
-    const gaps = polls.slice(1).map((call, index) => call.at - polls[index].at)
+    const reads = polls()
+    expect(report?.verification?.polls).toBe(reads.length)
+    expect(reads.length).toBeGreaterThanOrEqual(3)
+    const gaps = reads.slice(1).map((call, index) => call.at - reads[index].at)
     for (const [index, gap] of gaps.slice(1).entries()) {
       // Each wait is at least the one before it (jittered between 1x and 2x of a doubling step).
       expect(gap).toBeGreaterThanOrEqual(gaps[index] - 50)
@@ -107,7 +112,7 @@ describe('ListAliases paging', () => {
     const report = JSON.parse(run.stdout) as RotationReport
     expect(report.outcome).toBe('rotated')
     expect(report.verification).toMatchObject({polls: 1, pagesRead: 3})
-    const pages = proxy.callsTo('ListAliases')
+    const pages = polls()
     expect(pages).toHaveLength(3)
     expect(pages[0].input.Marker).toBeUndefined()
     expect(pages[2].input.Marker).toBeDefined()
@@ -124,7 +129,13 @@ describe('ListAliases paging', () => {
     expect(run.exitCode).toBe(OUTCOMES.unconfirmed.exitCode)
     const report = JSON.parse(run.stdout) as RotationReport
     expect(report.verification?.error).toBe('ListAliases page 1 says Truncated but gives no NextMarker')
-    expect(proxy.callsTo('ListAliases')).toHaveLength(1)
+    expect(polls()).toHaveLength(1)
+    // The preflight's count met a broken page too: it is skipped, not trusted.
+    expect(report.checks).toContainEqual({
+      id: 'alias-quota',
+      status: 'skip',
+      message: 'not counted: ListAliases page 1 says Truncated but gives no NextMarker',
+    })
   })
 })
 
@@ -201,7 +212,7 @@ describe('a lost answer to UpdateAlias', () => {
     expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
   })
 
-  it('does not overwrite a concurrent writer that moved the alias after the lost answer', async () => {
+  it('does not overwrite a concurrent writer that moved the alias after the lost answer: overwritten', async () => {
     // given a lost answer, and another writer that moves the alias to a third key meanwhile
     const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
     const third = await kms.createKey()
@@ -213,11 +224,70 @@ describe('a lost answer to UpdateAlias', () => {
     // when
     const run = await cli.finished
     // then the other writer's change stands, and the report says where the alias was last seen
-    expect(run.exitCode).toBe(OUTCOMES.unconfirmed.exitCode)
+    expect(run.exitCode).toBe(OUTCOMES.overwritten.exitCode)
     const report = JSON.parse(run.stdout) as RotationReport
-    expect(report.outcome).toBe('unconfirmed')
+    expect(report.outcome).toBe('overwritten')
     expect(report.verification?.lastSeenTarget).toBe(third.KeyId)
     expect(proxy.callsTo('UpdateAlias')).toHaveLength(1)
+    expect(await kms.aliasTarget(ALIAS)).toBe(third.KeyId)
+  })
+})
+
+describe('a concurrent writer', () => {
+  it('that moves the alias while ListAliases lags behind our UpdateAlias: overwritten, exit 4', async () => {
+    // given a lag after UpdateAlias, and another writer that moves the alias to a third key in moto
+    // as soon as our UpdateAlias has been applied there
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    const third = await kms.createKey()
+    proxy.lag(1500)
+    const cli = startCli(rotationArgs(ALIAS, given.target, '--endpoint-url', proxy.url, '--wait-timeout', '20'))
+    const update = await proxy.arrived('UpdateAlias')
+    while (update.status === undefined) await setTimeout(10)
+    await kms.client.send(new UpdateAliasCommand({AliasName: ALIAS, TargetKeyId: third.KeyId}))
+
+    // when
+    const run = await cli.finished
+
+    // then the first read past the lag shows the third key, and the run says someone else moved it
+    expect(run.exitCode).toBe(OUTCOMES.overwritten.exitCode)
+    const report = JSON.parse(run.stdout) as RotationReport
+    expect(report).toMatchObject({outcome: 'overwritten', updateSent: true, updateAccepted: true})
+    expect(report.verification?.lastSeenTarget).toBe(third.KeyId)
+    expect(report.verification?.polls).toBe(polls().length)
+    expect(polls().at(-1)?.handling).not.toBe('lagged')
+    expect(report.summary).toContain(`showed ${ALIAS} on ${third.KeyId}`)
+    expect(report.summary).toContain('someone else moved it')
+    expect(linesOf(run.stderr)).toEqual([report.summary])
+    expect(proxy.callsTo('UpdateAlias')).toHaveLength(1)
+    expect(await kms.aliasTarget(ALIAS)).toBe(third.KeyId)
+  })
+
+  it('that moves the alias between the preflight and UpdateAlias is caught by --expected-current-key', async () => {
+    // given a preflight slowed at its ListAliases, and another writer that moves the alias meanwhile
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    const third = await kms.createKey()
+    proxy.latency(2000, 'ListAliases')
+    const args = ['--endpoint-url', proxy.url, '--expected-current-key', given.currentKeyId as string]
+    const cli = startCli(rotationArgs(ALIAS, given.target, ...args))
+    await proxy.arrived('ListAliases')
+    await kms.client.send(new UpdateAliasCommand({AliasName: ALIAS, TargetKeyId: third.KeyId}))
+
+    // when
+    const run = await cli.finished
+
+    // then the read just before UpdateAlias sees the move, and nothing is written
+    expect(run.exitCode).toBe(OUTCOMES.refused.exitCode)
+    const report = JSON.parse(run.stdout) as RotationReport
+    expect(report.outcome).toBe('refused')
+    expect(report.checks).toContainEqual({
+      id: 'expected-current',
+      status: 'fail',
+      message:
+        `${ALIAS} points at ${third.KeyId} (read again just before UpdateAlias), ` +
+        `not at the expected key ${given.currentKeyId}`,
+    })
+    expect(proxy.callsTo('DescribeKey').filter((call) => call.input.KeyId === ALIAS)).toHaveLength(2)
+    expect(proxy.callsTo('UpdateAlias')).toEqual([])
     expect(await kms.aliasTarget(ALIAS)).toBe(third.KeyId)
   })
 })
@@ -229,7 +299,7 @@ describe('Ctrl-C while polling', () => {
     const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
     const cli = startCli(rotationArgs(ALIAS, given.target, '--endpoint-url', proxy.url))
     // the second poll is on its way only once the first read has been answered and taken in
-    while (proxy.callsTo('ListAliases').length < 2) await setTimeout(20)
+    while (polls().length < 2) await setTimeout(20)
     // when
     cli.child.kill('SIGINT')
     const run = await cli.finished

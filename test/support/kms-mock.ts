@@ -3,6 +3,7 @@ import 'aws-sdk-client-mock-vitest/extend'
 import {
   DescribeKeyCommand,
   KMSClient,
+  ListAliasesCommand,
   KMSServiceException,
   NotFoundException,
   type AliasListEntry,
@@ -20,6 +21,8 @@ export const ENDPOINT = `https://kms.${REGION}.amazonaws.com`
 export const ALIAS = 'alias/app'
 export const CURRENT_KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab'
 export const TARGET_KEY_ID = '0987dcba-09fe-87dc-65ba-ab0987654321'
+/** A key that neither the alias nor the rotation names: where another writer moves the alias. */
+export const THIRD_KEY_ID = '5555eeee-55ee-55ee-55ee-5555eeee5555'
 
 /** Every KMSClient in the test file answers from this mock; reset it before each test. */
 export const kmsMock = mockClient(KMSClient)
@@ -61,6 +64,27 @@ export function describeKeys(answers: Record<string, KeyMetadata>): void {
   for (const [keyId, metadata] of Object.entries(answers)) {
     kmsMock.on(DescribeKeyCommand, {KeyId: keyId}).resolves({KeyMetadata: metadata})
   }
+}
+
+/**
+ * ListAliases input as the visibility poll sends it, with no KeyId. Give the poll's answers for
+ * this input only: the mock counts a call against every answer it matches, so an answer for
+ * every ListAliases would also count the preflight's call filtered by key.
+ */
+export const UNFILTERED = {KeyId: undefined}
+
+/** How many ListAliases calls the visibility poll made. */
+export function pollCalls(): number {
+  return kmsMock.commandCalls(ListAliasesCommand, UNFILTERED).length
+}
+
+/**
+ * The answer to ListAliases filtered by `keyId`, which the preflight asks with the key's ARN:
+ * `count` customer aliases named alias/other-N, plus any `more`.
+ */
+export function aliasesOnKey(keyId: string, count = 0, ...more: AliasListEntry[]): void {
+  const others = Array.from({length: count}, (_, index) => aliasEntry(`alias/other-${index}`, keyId))
+  kmsMock.on(ListAliasesCommand, {KeyId: keyArn(keyId)}).resolves({Aliases: [...others, ...more], Truncated: false})
 }
 
 export function aliasEntry(aliasName: string, targetKeyId: string): AliasListEntry {

@@ -38,13 +38,23 @@ export async function aliasAndTarget(
 export interface RotationCase {
   kind: string
   key: KeyOptions
+  /** Old MACs or signatures stop verifying through the alias: --acknowledge-verify-break is needed. */
+  breaksVerification: boolean
 }
 
 export const ROTATION_CASES: RotationCase[] = [
-  {kind: 'symmetric', key: SYMMETRIC},
-  {kind: 'HMAC_256', key: HMAC_256},
-  {kind: 'RSA_2048 SIGN_VERIFY', key: RSA_2048_SIGN},
+  {kind: 'symmetric', key: SYMMETRIC, breaksVerification: false},
+  {kind: 'HMAC_256', key: HMAC_256, breaksVerification: true},
+  {kind: 'RSA_2048 SIGN_VERIFY', key: RSA_2048_SIGN, breaksVerification: true},
 ]
+
+/** The number of aliases KMS allows on one key by default. */
+export const ALIASES_PER_KEY = 50
+
+/** `count` aliases named alias/other-N on `keyId`. */
+export async function aliasesOn(kms: MotoKms, keyId: string, count: number): Promise<void> {
+  for (let index = 0; index < count; index++) await kms.createAlias(`alias/other-${index}`, keyId)
+}
 
 export interface RefusalCase {
   behaviour: string
@@ -119,6 +129,28 @@ export const REFUSAL_CASES: RefusalCase[] = [
     async arrange(kms) {
       const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
       return {...given, target: given.targetArn.replace(`:${TEST_REGION}:`, `:${OTHER_REGION}:`)}
+    },
+  },
+  {
+    behaviour: 'an HMAC_256 alias moved without --acknowledge-verify-break',
+    failingCheck: 'alias-verify-break',
+    outcome: 'refused',
+    arrange: (kms) => aliasAndTarget(kms, HMAC_256, HMAC_256),
+  },
+  {
+    behaviour: 'an RSA_2048 SIGN_VERIFY alias moved without --acknowledge-verify-break',
+    failingCheck: 'alias-verify-break',
+    outcome: 'refused',
+    arrange: (kms) => aliasAndTarget(kms, RSA_2048_SIGN, RSA_2048_SIGN),
+  },
+  {
+    behaviour: `a target that already has ${ALIASES_PER_KEY} other aliases`,
+    failingCheck: 'alias-quota',
+    outcome: 'refused',
+    async arrange(kms) {
+      const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+      await aliasesOn(kms, given.targetKeyId, ALIASES_PER_KEY)
+      return given
     },
   },
   {

@@ -1,7 +1,10 @@
 import type {KeyMetadata, KeyState} from '@aws-sdk/client-kms'
 import {describe, expect, it} from 'vitest'
 
+import type {AliasListEntry} from '@aws-sdk/client-kms'
+
 import {
+  checkExpectedCurrent,
   CHECK_IDS,
   keyFamily,
   keyUsageOf,
@@ -11,10 +14,11 @@ import {
   type KeyLookup,
   type PreflightFacts,
 } from '../../src/lib/checks.js'
-import {parseTargetKeyId} from '../../src/lib/identifiers.js'
+import {parseExpectedCurrentKey, parseTargetKeyId} from '../../src/lib/identifiers.js'
 import {
   ACCOUNT,
   ALIAS,
+  aliasEntry,
   CURRENT_KEY_ID,
   keyArn,
   keyMetadata,
@@ -30,7 +34,10 @@ const missing: KeyLookup = {
   message: `An error occurred (NotFoundException) when calling the DescribeKey operation: Alias ${ALIAS} is not found.`,
 }
 
-/** Facts where every check passes: two Enabled customer managed symmetric keys in one account. */
+/**
+ * Facts where every check passes: two Enabled customer managed symmetric keys in one account,
+ * no other alias on the target, and the alias on the key that was expected.
+ */
 function facts(overrides: Partial<PreflightFacts> = {}): PreflightFacts {
   return {
     aliasName: ALIAS,
@@ -39,6 +46,9 @@ function facts(overrides: Partial<PreflightFacts> = {}): PreflightFacts {
     currentKey: found(keyMetadata(CURRENT_KEY_ID)),
     targetKey: found(keyMetadata(TARGET_KEY_ID)),
     allowKeySpecChange: false,
+    expectedCurrentKey: parseExpectedCurrentKey(CURRENT_KEY_ID),
+    targetAliases: {listed: true, aliases: []},
+    acknowledgeVerifyBreak: false,
     ...overrides,
   }
 }
@@ -246,7 +256,7 @@ describe('runChecks', () => {
     })
 
     it('only warns from RSA_2048 to RSA_4096 with allowKeySpecChange', () => {
-      const results = runChecks(keys(RSA_SIGN, {...RSA_SIGN, KeySpec: 'RSA_4096'}, true))
+      const results = runChecks({...keys(RSA_SIGN, {...RSA_SIGN, KeySpec: 'RSA_4096'}, true), acknowledgeVerifyBreak: true})
       expect(check(results, 'key-spec-match').status).toBe('warn')
       expect(results.filter((result) => result.status === 'fail')).toEqual([])
     })
@@ -335,6 +345,167 @@ describe('runChecks', () => {
 
     it('is skipped when the alias has no known current key', () => {
       expect(check(runChecks(facts({currentKey: missing})), 'current-key-enabled').status).toBe('skip')
+    })
+  })
+
+  describe('alias-quota', () => {
+    /** `count` customer aliases on the target, named alias/other-N, and then `more`. */
+    function onTarget(count: number, ...more: AliasListEntry[]): Partial<PreflightFacts> {
+      const others = Array.from({length: count}, (_, index) => aliasEntry(`alias/other-${index}`, TARGET_KEY_ID))
+      return {targetAliases: {listed: true, aliases: [...others, ...more]}}
+    }
+
+    it('passes with 49 other aliases on the new key, and gives the count and the quota', () => {
+      const result = check(runChecks(facts(onTarget(49))), 'alias-quota')
+      expect(result).toEqual({id: 'alias-quota', status: 'pass', message: 'the new key has 49 other aliases; KMS allows 50'})
+    })
+
+    it('fails with 50 other aliases on the new key, and says what to do', () => {
+      // given a target that already carries the quota of aliases
+      const result = check(runChecks(facts(onTarget(50))), 'alias-quota')
+      // then the check fails with the count and the quota
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain('already has 50 other aliases and KMS allows 50 per key')
+      expect(result.message).toContain('delete one')
+    })
+
+    it('does not count AWS aliases, the alias being moved, or aliases of other keys', () => {
+      // given 49 aliases of ours on the target, and three entries that do not count
+      const more = [
+        aliasEntry('alias/aws/ebs', TARGET_KEY_ID),
+        aliasEntry(ALIAS, TARGET_KEY_ID),
+        aliasEntry('alias/elsewhere', CURRENT_KEY_ID),
+      ]
+      // when the checks run / then only the 49 are counted
+      const result = check(runChecks(facts(onTarget(49, ...more))), 'alias-quota')
+      expect(result).toMatchObject({status: 'pass', message: expect.stringContaining('49 other aliases')})
+    })
+
+    it('is skipped, with the reason, when the aliases were not listed', () => {
+      const targetAliases = {listed: false as const, message: 'not counted: AccessDeniedException'}
+      const result = check(runChecks(facts({targetAliases})), 'alias-quota')
+      expect(result).toEqual({id: 'alias-quota', status: 'skip', message: 'not counted: AccessDeniedException'})
+    })
+
+    it('is skipped when the target could not be described', () => {
+      expect(check(runChecks(facts({targetKey: missing})), 'alias-quota').status).toBe('skip')
+    })
+  })
+
+  describe('alias-verify-break', () => {
+    const RSA_4096_SIGN = {...RSA_SIGN, KeySpec: 'RSA_4096'} as const
+    const KEY_AGREEMENT = {KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT'} as const
+
+    it('passes for symmetric encryption keys, whose ciphertext names its key', () => {
+      const result = check(runChecks(facts()), 'alias-verify-break')
+      expect(result).toMatchObject({status: 'pass', message: expect.stringContaining('old ciphertext still decrypts')})
+    })
+
+    it.each([
+      ['RSA SIGN_VERIFY', RSA_SIGN, 'signatures made with the old key will no longer verify'],
+      ['ECC SIGN_VERIFY', ECC_SIGN, 'signatures made with the old key will no longer verify'],
+      ['HMAC', HMAC, 'MACs made with the old key will no longer verify'],
+      ['RSA ENCRYPT_DECRYPT', RSA_ENCRYPT, 'decrypts only with the old key'],
+      ['KEY_AGREEMENT', KEY_AGREEMENT, 'derive other shared secrets'],
+    ])('fails for %s keys without the acknowledgement, saying why and what to do', (_, key, why) => {
+      // given an alias on such a key, moving to another of its kind
+      const result = check(runChecks(keys(key, key)), 'alias-verify-break')
+      // then the check fails and names the consequence and the flag
+      expect(result.status).toBe('fail')
+      expect(result.message).toContain(why)
+      expect(result.message).toContain('then pass --acknowledge-verify-break')
+    })
+
+    it('only warns with the acknowledgement, and nothing else fails', () => {
+      const results = runChecks({...keys(RSA_SIGN, RSA_SIGN), acknowledgeVerifyBreak: true})
+      expect(check(results, 'alias-verify-break')).toMatchObject({
+        status: 'warn',
+        message: expect.stringContaining('accepted by --acknowledge-verify-break'),
+      })
+      expect(results.filter((result) => result.status === 'fail')).toEqual([])
+    })
+
+    it('judges by the current key, which is what callers depend on', () => {
+      // given a symmetric current key and an RSA target (refused elsewhere, for the family)
+      const result = check(runChecks(keys({}, RSA_4096_SIGN)), 'alias-verify-break')
+      // then there is nothing old to break
+      expect(result.status).toBe('pass')
+    })
+
+    it('falls back on the target when the current key is unknown', () => {
+      const result = check(runChecks(facts({currentKey: missing, targetKey: found(keyMetadata(TARGET_KEY_ID, HMAC))})), 'alias-verify-break')
+      expect(result.status).toBe('fail')
+    })
+
+    it('is skipped when neither key could be described', () => {
+      const result = check(runChecks(facts({currentKey: missing, targetKey: missing})), 'alias-verify-break')
+      expect(result.status).toBe('skip')
+    })
+  })
+
+  describe('expected-current', () => {
+    it('passes when the alias points at the expected key id', () => {
+      const result = check(runChecks(facts()), 'expected-current')
+      expect(result).toMatchObject({status: 'pass', message: expect.stringContaining(CURRENT_KEY_ID)})
+    })
+
+    it('passes for the expected key id in upper case', () => {
+      const expectedCurrentKey = parseExpectedCurrentKey(CURRENT_KEY_ID.toUpperCase())
+      expect(check(runChecks(facts({expectedCurrentKey})), 'expected-current').status).toBe('pass')
+    })
+
+    it('passes for the expected key ARN in the alias\'s account and Region', () => {
+      const expectedCurrentKey = parseExpectedCurrentKey(keyArn(CURRENT_KEY_ID))
+      expect(check(runChecks(facts({expectedCurrentKey})), 'expected-current').status).toBe('pass')
+    })
+
+    it('is skipped, saying so, when no key was expected', () => {
+      const result = check(runChecks(facts({expectedCurrentKey: undefined})), 'expected-current')
+      expect(result).toEqual({
+        id: 'expected-current',
+        status: 'skip',
+        message: 'no --expected-current-key was given, so any current key is accepted',
+      })
+    })
+
+    it('fails when the alias points at another key, naming both keys', () => {
+      // given an expectation of the target key while the alias is on the current one
+      const expectedCurrentKey = parseExpectedCurrentKey(TARGET_KEY_ID)
+      // when the checks run
+      const result = check(runChecks(facts({expectedCurrentKey})), 'expected-current')
+      // then it fails, and the message names where the alias is and what was expected
+      expect(result).toEqual({
+        id: 'expected-current',
+        status: 'fail',
+        message: `${ALIAS} points at ${CURRENT_KEY_ID}, not at the expected key ${TARGET_KEY_ID}`,
+      })
+    })
+
+    it.each([
+      ['another account', keyArn(CURRENT_KEY_ID, REGION, OTHER_ACCOUNT)],
+      ['another Region', keyArn(CURRENT_KEY_ID, 'eu-west-1')],
+    ])('fails for an ARN with the right key id in %s, naming both ARNs', (_, arn) => {
+      const result = check(runChecks(facts({expectedCurrentKey: parseExpectedCurrentKey(arn)})), 'expected-current')
+      expect(result.status).toBe('fail')
+      expect(result.message).toBe(`${ALIAS} points at ${keyArn(CURRENT_KEY_ID)}, not at the expected key ${arn}`)
+    })
+
+    it('is skipped in the preflight when the alias has no known current key', () => {
+      expect(check(runChecks(facts({currentKey: missing})), 'expected-current').status).toBe('skip')
+    })
+
+    it('fails when the alias is gone at the second read, just before UpdateAlias', () => {
+      const result = checkExpectedCurrent(facts({currentKey: missing}), true)
+      expect(result.status).toBe('fail')
+      expect(result.message).toBe(`${ALIAS} could not be read (read again just before UpdateAlias): ${missing.message}`)
+    })
+
+    it('says that the second read is the one that found another key', () => {
+      const current = found(keyMetadata(TARGET_KEY_ID))
+      const result = checkExpectedCurrent(facts({currentKey: current}), true)
+      expect(result.message).toBe(
+        `${ALIAS} points at ${TARGET_KEY_ID} (read again just before UpdateAlias), not at the expected key ${CURRENT_KEY_ID}`,
+      )
     })
   })
 })

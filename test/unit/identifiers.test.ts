@@ -1,7 +1,12 @@
 import {describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/lib/errors.js'
-import {isReservedAliasName, parseTargetKeyId, validateAliasName} from '../../src/lib/identifiers.js'
+import {
+  isReservedAliasName,
+  parseExpectedCurrentKey,
+  parseTargetKeyId,
+  validateAliasName,
+} from '../../src/lib/identifiers.js'
 import {EXIT} from '../../src/lib/outcomes.js'
 
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab'
@@ -208,5 +213,28 @@ describe('parseTargetKeyId', () => {
     // when it is parsed
     // then the message names the value and the bad part
     expectUsageError(() => parseTargetKeyId(given), `'${given}'`, 'is not a key ARN', problem)
+  })
+})
+
+describe('parseExpectedCurrentKey', () => {
+  it.each([
+    ['a key id', KEY_ID, {given: KEY_ID}],
+    ['a multi-Region key id', MRK_ID, {given: MRK_ID}],
+    [
+      'a key ARN',
+      KEY_ARN,
+      {given: KEY_ARN, arn: {partition: 'aws', region: 'us-east-1', account: '111122223333', keyId: KEY_ID}},
+    ],
+  ])('accepts %s as --target-key-id does', (_, given, parsed) => {
+    expect(parseExpectedCurrentKey(given)).toEqual(parsed)
+  })
+
+  it.each([
+    ['an empty value', '', '--expected-current-key is empty: give the id or ARN of the key the alias points to now.'],
+    ['an alias name', 'alias/app', "--expected-current-key 'alias/app' is an alias: give the id or ARN of the key"],
+    ['a name', 'my-key', "--expected-current-key 'my-key' is not a key id or key ARN"],
+    ['a key id with white space around it', ` ${KEY_ID}`, `--expected-current-key ' ${KEY_ID}' has white space`],
+  ])('rejects %s, naming its own flag', (_, given, message) => {
+    expectUsageError(() => parseExpectedCurrentKey(given), message)
   })
 })

@@ -1,7 +1,7 @@
 import {DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand} from '@aws-sdk/client-kms'
 import {beforeEach, describe, expect, it} from 'vitest'
 
-import {ConfigurationError, KmsRotateError, ServiceError} from '../../src/lib/errors.js'
+import {ConfigurationError, IncompleteListingError, KmsRotateError, ServiceError} from '../../src/lib/errors.js'
 import {endpointOf, KmsGateway, toKmsRotateError} from '../../src/lib/kms.js'
 import {EXIT} from '../../src/lib/outcomes.js'
 import {
@@ -9,6 +9,7 @@ import {
   connectionRefused,
   CURRENT_KEY_ID,
   ENDPOINT,
+  keyArn,
   keyMetadata,
   kmsMock,
   newGateway,
@@ -273,5 +274,29 @@ describe('KmsGateway', () => {
     expect((error as ServiceError).message).toBe(
       'An error occurred (AccessDeniedException) when calling the ListKeys operation: not allowed',
     )
+  })
+
+  it('lists the aliases of one key across every page', async () => {
+    // given two pages of aliases for the key
+    const keyId = keyArn(TARGET_KEY_ID)
+    kmsMock
+      .on(ListAliasesCommand, {KeyId: keyId, Marker: undefined})
+      .resolves({Aliases: [aliasEntry('alias/one', TARGET_KEY_ID)], Truncated: true, NextMarker: 'next'})
+      .on(ListAliasesCommand, {KeyId: keyId, Marker: 'next'})
+      .resolves({Aliases: [aliasEntry('alias/two', TARGET_KEY_ID)], Truncated: false})
+    const kms = newGateway()
+    // when they are listed
+    const aliases = await kms.listAliasesOfKey(keyId)
+    // then both pages were read, 100 at a time, filtered by the key
+    expect(aliases.map((alias) => alias.AliasName)).toEqual(['alias/one', 'alias/two'])
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: keyId, Marker: 'next', Limit: 100})
+    expect(kms.apiCalls).toEqual({ListAliases: 2})
+  })
+
+  it('stops listing a key\'s aliases at a page that says Truncated without a NextMarker', async () => {
+    kmsMock.on(ListAliasesCommand).resolves({Aliases: [], Truncated: true})
+    const listing = newGateway().listAliasesOfKey(TARGET_KEY_ID)
+    await expect(listing).rejects.toBeInstanceOf(IncompleteListingError)
+    await expect(listing).rejects.toThrow('ListAliases page 1 says Truncated but gives no NextMarker')
   })
 })

@@ -20,6 +20,7 @@ import {rotateAlias, type RotationHooks, type RotationRequest} from '../../src/l
 import {
   ALIAS,
   aliasEntry,
+  aliasesOnKey,
   CURRENT_KEY_ID,
   describeKeys,
   keyArn,
@@ -29,6 +30,8 @@ import {
   notFound,
   REGION,
   TARGET_KEY_ID,
+  THIRD_KEY_ID,
+  UNFILTERED,
 } from '../support/kms-mock.js'
 
 interface ReportSchema {
@@ -67,7 +70,7 @@ const SCENARIOS: Record<Outcome, Scenario> = {
   rotated: {
     arrange: () => {
       givenMatchingKeys()
-      kmsMock.on(ListAliasesCommand).resolvesOnce(STALE).resolves(MOVED)
+      kmsMock.on(ListAliasesCommand, UNFILTERED).resolvesOnce(STALE).resolves(MOVED)
     },
   },
   unchanged: {
@@ -97,7 +100,13 @@ const SCENARIOS: Record<Outcome, Scenario> = {
   unconfirmed: {
     arrange: () => {
       givenMatchingKeys()
-      kmsMock.on(ListAliasesCommand).resolves({Aliases: [], Truncated: true})
+      kmsMock.on(ListAliasesCommand, UNFILTERED).resolves({Aliases: [], Truncated: true})
+    },
+  },
+  overwritten: {
+    arrange: () => {
+      givenMatchingKeys()
+      kmsMock.on(ListAliasesCommand, UNFILTERED).resolves({Aliases: [aliasEntry(ALIAS, THIRD_KEY_ID)]})
     },
   },
   interrupted: {
@@ -117,6 +126,8 @@ async function reportFor(outcome: Outcome): Promise<RotationReport> {
   const scenario = SCENARIOS[outcome]
   const hooks: RotationHooks = {}
   scenario.arrange(hooks)
+  // Set after the scenario's answers, which would otherwise win over it.
+  aliasesOnKey(TARGET_KEY_ID)
   const running = rotateAlias(
     newGateway(),
     {

@@ -8,7 +8,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import type {CheckId} from '../../src/lib/checks.js'
 import {KmsRotateError, ServiceError, UpdateAnswerLostError} from '../../src/lib/errors.js'
-import {parseTargetKeyId} from '../../src/lib/identifiers.js'
+import {parseExpectedCurrentKey, parseTargetKeyId} from '../../src/lib/identifiers.js'
 import {EXIT, OUTCOMES} from '../../src/lib/outcomes.js'
 import type {RotationReport} from '../../src/lib/report.js'
 import {
@@ -20,6 +20,7 @@ import {
 import {
   ALIAS,
   aliasEntry,
+  aliasesOnKey,
   connectionRefused,
   CURRENT_KEY_ID,
   describeKeys,
@@ -29,9 +30,12 @@ import {
   newGateway,
   notFound,
   OTHER_ACCOUNT,
+  pollCalls,
   REGION,
   serviceException,
   TARGET_KEY_ID,
+  THIRD_KEY_ID,
+  UNFILTERED,
 } from '../support/kms-mock.js'
 
 function request(overrides: Partial<RotationRequest> = {}): RotationRequest {
@@ -61,11 +65,17 @@ function givenUpdateAccepted(): void {
   kmsMock.on(UpdateAliasCommand).resolves({})
 }
 
-/** Runs the rotation with fake timers driven to the end, so that backoff sleeps take no real time. */
+/**
+ * Runs the rotation with fake timers driven to the end, so that backoff sleeps take no real time.
+ * ListAliases filtered by the target shows `aliasesOnTarget` other aliases; that answer is set
+ * last, because the mock prefers the answer set last over an earlier, narrower one.
+ */
 async function rotate(
   overrides: Partial<RotationRequest> = {},
   hooks: RotationHooks = {},
+  aliasesOnTarget = 0,
 ): Promise<RotationReport> {
+  aliasesOnKey(TARGET_KEY_ID, aliasesOnTarget)
   const running = rotateAlias(newGateway(), request(overrides), hooks)
   // Attach a handler now so that a rejection is not reported as unhandled while timers run.
   running.catch(() => {})
@@ -95,7 +105,7 @@ describe('rotateAlias outcomes', () => {
     // given two matching keys and a ListAliases that already shows the move
     givenKeys()
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
     // when the alias is rotated
     const report = await rotate()
     // then it is rotated, exit 0, after exactly one call of each kind
@@ -110,8 +120,9 @@ describe('rotateAlias outcomes', () => {
       AliasName: ALIAS,
       TargetKeyId: TARGET_KEY_ID,
     })
-    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {Limit: 100})
-    expect(report.apiCalls).toEqual({DescribeKey: 2, UpdateAlias: 1, ListAliases: 1})
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: keyArn(TARGET_KEY_ID), Limit: 100})
+    expect(pollCalls()).toBe(1)
+    expect(report.apiCalls).toEqual({DescribeKey: 2, ListAliases: 2, UpdateAlias: 1})
     expect(report.updateAccepted).toBe(true)
     expect(report.verification).toMatchObject({polls: 1, pagesRead: 1, error: null, lastSeenTarget: TARGET_KEY_ID})
   })
@@ -121,7 +132,7 @@ describe('rotateAlias outcomes', () => {
     const targetArn = keyArn(TARGET_KEY_ID)
     describeKeys({[ALIAS]: keyMetadata(CURRENT_KEY_ID), [targetArn]: keyMetadata(TARGET_KEY_ID)})
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
     // when the alias is rotated
     const report = await rotate({target: parseTargetKeyId(targetArn)})
     // then the ARN goes to UpdateAlias, and ListAliases is compared with the described key id
@@ -140,8 +151,8 @@ describe('rotateAlias outcomes', () => {
     expect(OUTCOMES[report.outcome].exitCode).toBe(0)
     expect(report.updateSent).toBe(false)
     expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
-    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
-    expect(report.apiCalls).toEqual({DescribeKey: 2})
+    expect(pollCalls()).toBe(0)
+    expect(report.apiCalls).toEqual({DescribeKey: 2, ListAliases: 1})
   })
 
   it('leaves an alias on a Disabled target unchanged, and notes the failed check', async () => {
@@ -166,8 +177,8 @@ describe('rotateAlias outcomes', () => {
     expect(report.updateSent).toBe(false)
     expect(kmsMock).toHaveReceivedCommandTimes(DescribeKeyCommand, 2)
     expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
-    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
-    expect(report.apiCalls).toEqual({DescribeKey: 2})
+    expect(pollCalls()).toBe(0)
+    expect(report.apiCalls).toEqual({DescribeKey: 2, ListAliases: 1})
   })
 
   it('refuses a dry run whose checks fail', async () => {
@@ -186,13 +197,13 @@ describe('rotateAlias outcomes', () => {
     expect(report.updateSent).toBe(true)
     expect(report.verification).toBeNull()
     expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
-    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+    expect(pollCalls()).toBe(0)
   })
 
   it('asks the confirm hook with the plan, then updates when it says yes', async () => {
     givenKeys()
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
     const asked: Array<{outcome: string; to: string | null}> = []
     const confirm = async (plan: RotationReport) => {
       asked.push({outcome: plan.outcome, to: plan.to.keyId})
@@ -214,7 +225,7 @@ describe('rotateAlias outcomes', () => {
       inFlight.push(true === inFlight.at(-1))
       return {}
     })
-    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
     // when
     const report = await rotate({}, {onUpdateInFlight: (flag) => inFlight.push(flag)})
     // then: true before the call went out (seen from inside it), false after the answer
@@ -247,7 +258,7 @@ describe('rotateAlias outcomes', () => {
   it('proceeds past a warning: a disabled current key is moved away from', async () => {
     givenKeys({KeyState: 'Disabled', Enabled: false})
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
     const report = await rotate()
     expect(status(report, 'current-key-enabled')).toBe('warn')
     expect(report.outcome).toBe('rotated')
@@ -256,8 +267,8 @@ describe('rotateAlias outcomes', () => {
   it('accepts another KeySpec of the same family with allowKeySpecChange', async () => {
     givenKeys({KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY'}, {KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY'})
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolves(MOVED)
-    const report = await rotate({allowKeySpecChange: true})
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    const report = await rotate({allowKeySpecChange: true, acknowledgeVerifyBreak: true})
     expect(status(report, 'key-spec-match')).toBe('warn')
     expect(report.outcome).toBe('rotated')
   })
@@ -269,7 +280,7 @@ describe('rotateAlias refusals', () => {
       {KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT'},
       {KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY'},
     )
-    const report = await rotate()
+    const report = await rotate({acknowledgeVerifyBreak: true})
     expect(report.outcome).toBe('refused')
     expect(OUTCOMES[report.outcome].exitCode).toBe(3)
     expect(failedChecks(report)).toEqual(['key-usage-match'])
@@ -280,7 +291,7 @@ describe('rotateAlias refusals', () => {
 
   it('refuses another KeySpec of the same family without allowKeySpecChange', async () => {
     givenKeys({KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY'}, {KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY'})
-    const report = await rotate()
+    const report = await rotate({acknowledgeVerifyBreak: true})
     expect(report.outcome).toBe('refused')
     expect(failedChecks(report)).toEqual(['key-spec-match'])
     expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
@@ -317,7 +328,7 @@ describe('rotateAlias refusals', () => {
     expect(kmsMock).not.toHaveReceivedCommandWith(DescribeKeyCommand, {KeyId: aliasName})
     expect(kmsMock).toHaveReceivedCommandExactlyOnceWith(DescribeKeyCommand, {KeyId: TARGET_KEY_ID})
     expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
-    expect(report.apiCalls).toEqual({DescribeKey: 1})
+    expect(report.apiCalls).toEqual({DescribeKey: 1, ListAliases: 1})
   })
 
   it('refuses a target ARN in another Region without describing the target', async () => {
@@ -408,7 +419,7 @@ describe('rotateAlias errors', () => {
     expect((error as ServiceError).message).toBe(
       `An error occurred (AccessDeniedException) when calling the UpdateAlias operation: ${detail}`,
     )
-    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+    expect(pollCalls()).toBe(0)
   })
 
   it('turns AccessDeniedException on DescribeKey of the alias into a service error', async () => {
@@ -437,7 +448,7 @@ describe('rotateAlias errors', () => {
     // then KMS's answer is what the run reports, and nothing is polled
     expect(error).toBeInstanceOf(ServiceError)
     expect((error as ServiceError).code).toBe('AccessDeniedException')
-    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+    expect(pollCalls()).toBe(0)
   })
 
   it('says the alias may or may not have moved when UpdateAlias ends in a server error', async () => {
@@ -465,7 +476,7 @@ describe('rotateAlias errors', () => {
     expect((error as KmsRotateError).exitCode).toBe(255)
     expect((error as KmsRotateError).message).toContain('Could not connect to the endpoint URL')
     expect((error as KmsRotateError).message).toContain(`${ALIAS} may or may not have moved`)
-    expect(kmsMock).not.toHaveReceivedCommand(ListAliasesCommand)
+    expect(pollCalls()).toBe(0)
   })
 })
 
@@ -508,7 +519,7 @@ describe('rotateAlias interruption', () => {
     // given a ListAliases that keeps showing the old key, and Ctrl-C soon after the first poll
     givenKeys()
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolves(STALE)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(STALE)
     const controller = new AbortController()
     const onPoll = (poll: number) => {
       if (poll === 1) setTimeout(() => controller.abort(new Error('interrupted')), 100)
@@ -525,7 +536,7 @@ describe('rotateAlias interruption', () => {
     expect(report.summary).toContain(`UpdateAlias was accepted for ${ALIAS} -> ${TARGET_KEY_ID}`)
     expect(report.summary).toContain(`at the last read (poll 1) it pointed at ${CURRENT_KEY_ID}`)
     expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(pollCalls()).toBe(1)
   })
 })
 
@@ -536,7 +547,7 @@ describe('rotateAlias when the answer to UpdateAlias is lost', () => {
     // given an UpdateAlias whose answer never arrives, and an alias that did move
     givenKeys()
     kmsMock.on(UpdateAliasCommand).rejects(lost())
-    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
     // when the alias is rotated
     const report = await rotate()
     // then the read-back settles it: rotated, exit 0, one write
@@ -547,14 +558,14 @@ describe('rotateAlias when the answer to UpdateAlias is lost', () => {
     expect(report.updateError).toContain('closed before UpdateAlias was answered')
     expect(report.summary).toContain('The answer to UpdateAlias was lost; the alias was read back.')
     expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(pollCalls()).toBe(1)
   })
 
   it('reports unconfirmed, never refused, when the alias is not seen on the new key by the deadline', async () => {
     // given a lost answer and an alias that keeps showing the old key
     givenKeys()
     kmsMock.on(UpdateAliasCommand).rejects(lost())
-    kmsMock.on(ListAliasesCommand).resolves(STALE)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(STALE)
     // when the alias is rotated with a short deadline
     const report = await rotate({waitTimeoutSeconds: 3})
     // then the outcome is unknown, exit 4, and the summary says where the alias was last seen
@@ -570,12 +581,12 @@ describe('rotateAlias when the answer to UpdateAlias is lost', () => {
     // given a lost answer, no wait asked for, and an alias that moved
     givenKeys()
     kmsMock.on(UpdateAliasCommand).rejects(lost())
-    kmsMock.on(ListAliasesCommand).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
     // when the alias is rotated
     const report = await rotate({waitTimeoutSeconds: 0})
     // then one read settles it instead of reporting submitted
     expect(report.outcome).toBe('rotated')
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(pollCalls()).toBe(1)
   })
 })
 
@@ -584,7 +595,7 @@ describe('rotateAlias visibility poll', () => {
     // given a ListAliases that shows the old key three times, then the new one
     givenKeys()
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolvesOnce(STALE).resolvesOnce(STALE).resolvesOnce(STALE).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolvesOnce(STALE).resolvesOnce(STALE).resolvesOnce(STALE).resolves(MOVED)
     const polls: number[] = []
     const waits: boolean[] = []
     // when the alias is rotated
@@ -602,14 +613,14 @@ describe('rotateAlias visibility poll', () => {
     expect(report.summary).toContain('seen on poll 4, after')
     expect(polls).toEqual([1, 2, 3, 4])
     expect(waits).toEqual([true, true])
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 4)
+    expect(pollCalls()).toBe(4)
   })
 
   it('is unconfirmed when the new target is not seen before the deadline', async () => {
     // given a ListAliases that never shows the new key
     givenKeys()
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolves(STALE)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(STALE)
     const seen: boolean[] = []
     // when the alias is rotated with a 30-second deadline
     const report = await rotate({waitTimeoutSeconds: 30}, {onWaitEnd: (wasSeen) => seen.push(wasSeen)})
@@ -629,7 +640,7 @@ describe('rotateAlias visibility poll', () => {
     givenKeys()
     givenUpdateAccepted()
     kmsMock
-      .on(ListAliasesCommand)
+      .on(ListAliasesCommand, UNFILTERED)
       .resolvesOnce({Aliases: [aliasEntry('alias/one', CURRENT_KEY_ID)], Truncated: true, NextMarker: 'm2'})
       .resolvesOnce({Aliases: [aliasEntry('alias/two', TARGET_KEY_ID)], Truncated: true, NextMarker: 'm3'})
       .resolvesOnce({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: false})
@@ -638,11 +649,13 @@ describe('rotateAlias visibility poll', () => {
     // then one poll read three pages, each after the marker of the one before
     expect(report.outcome).toBe('rotated')
     expect(report.verification).toMatchObject({polls: 1, pagesRead: 3, error: null})
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 3)
+    expect(pollCalls()).toBe(3)
+    // The first ListAliases is the preflight's, filtered by the target.
     const pages = {Limit: 100}
-    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 1, {...pages, Marker: undefined})
-    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 2, {...pages, Marker: 'm2'})
-    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 3, {...pages, Marker: 'm3'})
+    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 1, {...pages, KeyId: keyArn(TARGET_KEY_ID)})
+    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 2, {...pages, Marker: undefined})
+    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 3, {...pages, Marker: 'm2'})
+    expect(kmsMock).toHaveReceivedNthCommandWith(ListAliasesCommand, 4, {...pages, Marker: 'm3'})
   })
 
   it('stops, unconfirmed, on a page that says Truncated but gives no NextMarker', async () => {
@@ -650,7 +663,7 @@ describe('rotateAlias visibility poll', () => {
     givenKeys()
     givenUpdateAccepted()
     kmsMock
-      .on(ListAliasesCommand)
+      .on(ListAliasesCommand, UNFILTERED)
       .resolvesOnce({Aliases: [], Truncated: true, NextMarker: 'page-2'})
       .resolves({Aliases: [], Truncated: true})
     // when the alias is rotated
@@ -660,7 +673,7 @@ describe('rotateAlias visibility poll', () => {
     expect(report.verification).toMatchObject({polls: 0, pagesRead: 2})
     expect(report.verification?.error).toBe('ListAliases page 2 says Truncated but gives no NextMarker')
     expect(report.summary).toContain('polling stopped: ListAliases page 2')
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 2)
+    expect(pollCalls()).toBe(2)
   })
 
   it('with one page per poll reads one page and finds the alias on it', async () => {
@@ -668,14 +681,14 @@ describe('rotateAlias visibility poll', () => {
     givenKeys()
     givenUpdateAccepted()
     kmsMock
-      .on(ListAliasesCommand)
+      .on(ListAliasesCommand, UNFILTERED)
       .resolves({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: true, NextMarker: 'page-2'})
     // when the alias is rotated with --no-paginate
     const report = await rotate({onePagePerPoll: true})
     // then the second page was never asked for
     expect(report.outcome).toBe('rotated')
     expect(report.verification).toMatchObject({polls: 1, pagesRead: 1, error: null})
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(pollCalls()).toBe(1)
   })
 
   it('with one page per poll is unconfirmed, saying so, when the alias is not on a first page that has more', async () => {
@@ -683,7 +696,7 @@ describe('rotateAlias visibility poll', () => {
     givenKeys()
     givenUpdateAccepted()
     kmsMock
-      .on(ListAliasesCommand, {Marker: undefined})
+      .on(ListAliasesCommand, {...UNFILTERED, Marker: undefined})
       .resolves({Aliases: [aliasEntry('alias/one', TARGET_KEY_ID)], Truncated: true, NextMarker: 'page-2'})
       .on(ListAliasesCommand, {Marker: 'page-2'})
       .resolves({Aliases: [aliasEntry(ALIAS, TARGET_KEY_ID)], Truncated: false})
@@ -697,14 +710,14 @@ describe('rotateAlias visibility poll', () => {
       `${ALIAS} is not on the first ListAliases page, and --no-paginate leaves the others unread`,
     )
     expect(report.summary).toContain('polling stopped: alias/app is not on the first ListAliases page')
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(pollCalls()).toBe(1)
     expect(kmsMock).not.toHaveReceivedCommandWith(ListAliasesCommand, {Marker: 'page-2'})
   })
 
   it('with one page per poll keeps polling a single page that is not truncated until the alias shows', async () => {
     givenKeys()
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolvesOnce(STALE).resolves(MOVED)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolvesOnce(STALE).resolves(MOVED)
     const report = await rotate({onePagePerPoll: true})
     expect(report.outcome).toBe('rotated')
     expect(report.verification).toMatchObject({polls: 2, pagesRead: 2, error: null})
@@ -713,7 +726,7 @@ describe('rotateAlias visibility poll', () => {
   it('does not count the alias as moved when another alias shows the new key', async () => {
     givenKeys()
     givenUpdateAccepted()
-    kmsMock.on(ListAliasesCommand).resolves({Aliases: [aliasEntry('alias/app-old', TARGET_KEY_ID)]})
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves({Aliases: [aliasEntry('alias/app-old', TARGET_KEY_ID)]})
     const report = await rotate({waitTimeoutSeconds: 5})
     expect(report.outcome).toBe('unconfirmed')
   })
@@ -722,7 +735,7 @@ describe('rotateAlias visibility poll', () => {
 describe('waitUntilAliasTargets', () => {
   it('stops at once with the error when ListAliases fails, without polling again', async () => {
     // given a ListAliases the caller may not make
-    kmsMock.on(ListAliasesCommand).rejects(serviceException('AccessDeniedException', 'no kms:ListAliases'))
+    kmsMock.on(ListAliasesCommand, UNFILTERED).rejects(serviceException('AccessDeniedException', 'no kms:ListAliases'))
     // when the alias is awaited
     const waiting = waitUntilAliasTargets(newGateway(), ALIAS, TARGET_KEY_ID, {timeoutSeconds: 60})
     await vi.runAllTimersAsync()
@@ -731,12 +744,12 @@ describe('waitUntilAliasTargets', () => {
     expect(seen).toBe(false)
     expect(verification.polls).toBe(0)
     expect(verification.error).toContain('(AccessDeniedException) when calling the ListAliases operation')
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(pollCalls()).toBe(1)
   })
 
   it('returns interrupted, with the target of the last read, when aborted while waiting', async () => {
     // given an alias still on the old key, and an abort soon after the first poll
-    kmsMock.on(ListAliasesCommand).resolves(STALE)
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(STALE)
     const controller = new AbortController()
     // when the alias is awaited
     const waiting = waitUntilAliasTargets(newGateway(), ALIAS, TARGET_KEY_ID, {timeoutSeconds: 60}, {
@@ -748,6 +761,254 @@ describe('waitUntilAliasTargets', () => {
     // then it stops after that one read and says where the alias was
     expect(result).toMatchObject({seen: false, interrupted: true})
     expect(result.verification).toMatchObject({polls: 1, lastSeenTarget: CURRENT_KEY_ID, error: null})
-    expect(kmsMock).toHaveReceivedCommandTimes(ListAliasesCommand, 1)
+    expect(pollCalls()).toBe(1)
+  })
+})
+
+describe('rotateAlias with --expected-current-key', () => {
+  /** Calls in the order the client sent them, as OPERATION KeyId-or-AliasName. */
+  function callOrder(): string[] {
+    return kmsMock.calls().map((call) => {
+      const command = call.args[0] as {constructor: {name: string}; input: {KeyId?: string; AliasName?: string}}
+      const operation = command.constructor.name.replace(/Command$/, '')
+      return `${operation} ${command.input.KeyId ?? command.input.AliasName ?? ''}`.trim()
+    })
+  }
+
+  it('reads the alias again just before UpdateAlias and rotates when it is still on the expected key', async () => {
+    // given an alias on the expected key
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    // when the alias is rotated with that expectation
+    const report = await rotate({expectedCurrentKey: parseExpectedCurrentKey(CURRENT_KEY_ID)})
+    // then the second read of the alias comes right before the write, and the check says so
+    expect(report.outcome).toBe('rotated')
+    expect(report.checks.find((check) => check.id === 'expected-current')).toEqual({
+      id: 'expected-current',
+      status: 'pass',
+      message: `${ALIAS} points at the expected key ${CURRENT_KEY_ID} (read again just before UpdateAlias)`,
+    })
+    const order = callOrder()
+    expect(order.filter((call) => call === `DescribeKey ${ALIAS}`)).toHaveLength(2)
+    expect(order.slice(order.indexOf(`UpdateAlias ${ALIAS}`) - 1, order.indexOf(`UpdateAlias ${ALIAS}`) + 1)).toEqual([
+      `DescribeKey ${ALIAS}`,
+      `UpdateAlias ${ALIAS}`,
+    ])
+  })
+
+  it('accepts the expected key as an ARN in the alias\'s account and Region', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    const report = await rotate({expectedCurrentKey: parseExpectedCurrentKey(keyArn(CURRENT_KEY_ID))})
+    expect(report.outcome).toBe('rotated')
+    expect(status(report, 'expected-current')).toBe('pass')
+  })
+
+  it('refuses in the preflight, without UpdateAlias or a second read, when the alias is on another key', async () => {
+    // given an expectation that does not match where the alias points
+    givenKeys()
+    const confirm = vi.fn(async () => true)
+    // when the alias is rotated
+    const report = await rotate({expectedCurrentKey: parseExpectedCurrentKey(THIRD_KEY_ID)}, {confirm})
+    // then it is refused before the prompt, and the check names both keys
+    expect(report.outcome).toBe('refused')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(3)
+    expect(failedChecks(report)).toEqual(['expected-current'])
+    expect(report.checks.find((check) => check.id === 'expected-current')?.message).toBe(
+      `${ALIAS} points at ${CURRENT_KEY_ID}, not at the expected key ${THIRD_KEY_ID}`,
+    )
+    expect(confirm).not.toHaveBeenCalled()
+    expect(kmsMock).toHaveReceivedCommandTimes(DescribeKeyCommand, 2)
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('refuses without UpdateAlias when the alias moves while the prompt waits', async () => {
+    // given an alias on the expected key, which another writer moves while the operator reads the plan
+    givenKeys()
+    const confirm = async () => {
+      kmsMock.on(DescribeKeyCommand, {KeyId: ALIAS}).resolves({KeyMetadata: keyMetadata(THIRD_KEY_ID)})
+      return true
+    }
+
+    // when the alias is rotated with the expectation
+    const report = await rotate({expectedCurrentKey: parseExpectedCurrentKey(CURRENT_KEY_ID)}, {confirm})
+    // then the read after the prompt sees the move, and nothing is written
+    expect(report.outcome).toBe('refused')
+    expect(report.updateSent).toBe(false)
+    expect(report.summary).toBe('Refused: expected-current failed; nothing was changed.')
+    expect(report.checks.find((check) => check.id === 'expected-current')).toEqual({
+      id: 'expected-current',
+      status: 'fail',
+      message:
+        `${ALIAS} points at ${THIRD_KEY_ID} (read again just before UpdateAlias), ` +
+        `not at the expected key ${CURRENT_KEY_ID}`,
+    })
+    expect(kmsMock).toHaveReceivedCommandWith(DescribeKeyCommand, {KeyId: ALIAS})
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+    expect(pollCalls()).toBe(0)
+  })
+
+  it('refuses without UpdateAlias when the alias is gone at the second read', async () => {
+    givenKeys()
+    kmsMock
+      .on(DescribeKeyCommand, {KeyId: ALIAS})
+      .resolvesOnce({KeyMetadata: keyMetadata(CURRENT_KEY_ID)})
+      .rejects(notFound(`Alias arn:aws:kms:${REGION}:111122223333:${ALIAS} is not found.`))
+    const report = await rotate({expectedCurrentKey: parseExpectedCurrentKey(CURRENT_KEY_ID)})
+    expect(report.outcome).toBe('refused')
+    expect(status(report, 'expected-current')).toBe('fail')
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('reads the alias once and reports expected-current as skipped without the flag', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    const report = await rotate()
+    expect(report.outcome).toBe('rotated')
+    expect(status(report, 'expected-current')).toBe('skip')
+    expect(kmsMock).toHaveReceivedCommandTimes(DescribeKeyCommand, 2)
+  })
+})
+
+describe('rotateAlias alias quota', () => {
+  it('refuses a target that already has 50 other aliases, without UpdateAlias', async () => {
+    // given a target key with 50 aliases of its own
+    givenKeys()
+    // when the alias is rotated to it
+    const report = await rotate({}, {}, 50)
+    // then alias-quota fails with the count and the quota, and nothing is written
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['alias-quota'])
+    expect(report.checks.find((check) => check.id === 'alias-quota')?.message).toContain(
+      'already has 50 other aliases and KMS allows 50 per key',
+    )
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: keyArn(TARGET_KEY_ID)})
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('rotates to a target with 49 other aliases', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    const report = await rotate({}, {}, 49)
+    expect(report.outcome).toBe('rotated')
+    expect(status(report, 'alias-quota')).toBe('pass')
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+  })
+
+  it('follows NextMarker to count every alias of the target', async () => {
+    // given 50 aliases on the target, over two pages
+    givenKeys()
+    const page = (from: number, count: number) =>
+      Array.from({length: count}, (_, index) => aliasEntry(`alias/other-${from + index}`, TARGET_KEY_ID))
+    const filtered = {KeyId: keyArn(TARGET_KEY_ID)}
+    // when the alias is rotated (the answers below are set after rotate() sets its own)
+    const running = rotateAlias(newGateway(), request())
+    kmsMock
+      .on(ListAliasesCommand, {...filtered, Marker: undefined})
+      .resolves({Aliases: page(0, 30), Truncated: true, NextMarker: 'next'})
+      .on(ListAliasesCommand, {...filtered, Marker: 'next'})
+      .resolves({Aliases: page(30, 20), Truncated: false})
+    await vi.runAllTimersAsync()
+    const report = await running
+    // then both pages were read and all 50 counted
+    expect(report.outcome).toBe('refused')
+    expect(report.checks.find((check) => check.id === 'alias-quota')?.message).toContain('already has 50 other')
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {...filtered, Marker: 'next'})
+  })
+
+  it('skips the count, and still rotates, when ListAliases is denied', async () => {
+    // given a caller that may not list the target's aliases
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    const running = rotateAlias(newGateway(), request())
+    kmsMock
+      .on(ListAliasesCommand, {KeyId: keyArn(TARGET_KEY_ID)})
+      .rejects(serviceException('AccessDeniedException', 'not allowed to list'))
+    await vi.runAllTimersAsync()
+    const report = await running
+    // then the check says why it was skipped, and the rotation goes on
+    expect(report.outcome).toBe('rotated')
+    expect(report.checks.find((check) => check.id === 'alias-quota')).toMatchObject({
+      status: 'skip',
+      message: expect.stringContaining('not counted: An error occurred (AccessDeniedException)'),
+    })
+  })
+})
+
+describe('rotateAlias for keys whose old signatures, MACs or ciphertext break', () => {
+  const HMAC = {KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC'} as const
+  const RSA_SIGN = {KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY'} as const
+
+  it.each([
+    ['HMAC', HMAC],
+    ['RSA SIGN_VERIFY', RSA_SIGN],
+  ])('refuses %s without the acknowledgement, and sends no UpdateAlias', async (_, key) => {
+    givenKeys(key, key)
+    const report = await rotate()
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toEqual(['alias-verify-break'])
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it.each([
+    ['HMAC', HMAC],
+    ['RSA SIGN_VERIFY', RSA_SIGN],
+  ])('rotates %s with the acknowledgement, with a warning', async (_, key) => {
+    givenKeys(key, key)
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    const report = await rotate({acknowledgeVerifyBreak: true})
+    expect(report.outcome).toBe('rotated')
+    expect(status(report, 'alias-verify-break')).toBe('warn')
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+  })
+})
+
+describe('rotateAlias when another writer moves the alias', () => {
+  const ELSEWHERE = {Aliases: [aliasEntry(ALIAS, THIRD_KEY_ID)]}
+
+  it('stops polling at the first read that shows a third key: overwritten, exit 4', async () => {
+    // given an accepted update, two reads that still show the old key, then a third key
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolvesOnce(STALE).resolvesOnce(STALE).resolves(ELSEWHERE)
+    // when the alias is rotated
+    const report = await rotate()
+    // then polling ends on that read, and the report names the key the alias was moved to
+    expect(report.outcome).toBe('overwritten')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(4)
+    expect(report.verification).toMatchObject({polls: 3, lastSeenTarget: THIRD_KEY_ID, error: null})
+    expect(report.summary).toBe(
+      `UpdateAlias was accepted for ${ALIAS} -> ${TARGET_KEY_ID}, but poll 3 showed ${ALIAS} on ${THIRD_KEY_ID}, ` +
+        `neither the old key ${CURRENT_KEY_ID} nor the new one: someone else moved it, and that change was ` +
+        'left in place; find out who before running the command again.',
+    )
+    expect(pollCalls()).toBe(3)
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+  })
+
+  it('reports overwritten when the answer to UpdateAlias was lost and the alias shows a third key', async () => {
+    givenKeys()
+    kmsMock.on(UpdateAliasCommand).rejects(new UpdateAnswerLostError('The connection closed before UpdateAlias was answered.'))
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(ELSEWHERE)
+    const report = await rotate()
+    expect(report.outcome).toBe('overwritten')
+    expect(report.summary).toContain('its answer was lost')
+    expect(report.summary).toContain(`showed ${ALIAS} on ${THIRD_KEY_ID}`)
+    expect(kmsMock).toHaveReceivedCommandTimes(UpdateAliasCommand, 1)
+  })
+
+  it('reports overwritten with --expected-current-key too: it guards only the moment before the write', async () => {
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(ELSEWHERE)
+    const report = await rotate({expectedCurrentKey: parseExpectedCurrentKey(CURRENT_KEY_ID)})
+    expect(report.outcome).toBe('overwritten')
+    expect(status(report, 'expected-current')).toBe('pass')
   })
 })
