@@ -19,7 +19,8 @@ function helpTable(rows: string[][]): string {
 export default class UpdateAlias extends Command {
   static summary = 'Move a KMS alias to a new key, after checking that the key can take its place.'
 
-  static description = `Runs every preflight check (DescribeKey on the alias and on the new key), calls UpdateAlias, \
+  static description = `Runs every preflight check (DescribeKey, GetKeyPolicy and ListGrants on the alias's key and \
+on the new key), calls UpdateAlias, \
 then polls ListAliases until the alias is seen on the new key. On a terminal it shows the plan and asks \
 before changing anything; elsewhere it never prompts.
 
@@ -90,6 +91,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       summary: 'Print a machine report in this format instead of the human one; else AWS_DEFAULT_OUTPUT.',
       helpGroup: AWS_CLI,
     })(),
+    'allow-access-loss': Flags.boolean({
+      default: false,
+      summary: 'Accept a new key that principals allowed to use the current key may not use.',
+    }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
       default: false,
@@ -200,6 +205,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           allowKeySpecChange: flags['allow-key-spec-change'],
           waitTimeoutSeconds: flags['wait-timeout'],
           onePagePerPoll: flags['no-paginate'],
+          allowAccessLoss: flags['allow-access-loss'],
         },
         {
           ...pollProgress(flags['alias-name']),

@@ -1,5 +1,6 @@
 import type {KeyMetadata} from '@aws-sdk/client-kms'
 
+import {checkAccessParity, checkAliasAbac, type AccessFacts} from './access.js'
 import {isReservedAliasName, placeDifferences, RESERVED_ALIAS_PREFIX, type TargetKeyReference} from './identifiers.js'
 
 /**
@@ -17,6 +18,8 @@ export const CHECKS = {
   'target-enabled': 'the new key is not Enabled',
   'target-customer-managed': 'the new key is AWS managed',
   'current-key-enabled': 'the current key is not Enabled (a warning only)',
+  'access-parity': 'someone loses access (--allow-access-loss: a warning)',
+  'alias-abac': 'a key policy bases access on aliases (a warning only)',
 } as const
 
 export type CheckId = keyof typeof CHECKS
@@ -43,6 +46,9 @@ export interface PreflightFacts {
   currentKey: KeyLookup
   targetKey: KeyLookup
   allowKeySpecChange: boolean
+  /** The key policies and grants of both keys, compared; absent when they were not read. */
+  access?: AccessFacts
+  allowAccessLoss?: boolean
 }
 
 /** How KMS groups keys for UpdateAlias: it refuses to move an alias between these kinds. */
@@ -226,6 +232,8 @@ const EVALUATORS: Record<CheckId, (facts: PreflightFacts) => CheckResult> = {
   'target-enabled': checkTargetEnabled,
   'target-customer-managed': checkTargetCustomerManaged,
   'current-key-enabled': checkCurrentKeyEnabled,
+  'access-parity': (facts) => checkAccessParity(facts.access, facts.allowAccessLoss ?? false),
+  'alias-abac': (facts) => checkAliasAbac(facts.access),
 }
 
 /** Runs every check; one failure never hides another. */

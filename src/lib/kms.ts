@@ -3,12 +3,15 @@ import {Agent as HttpsAgent} from 'node:https'
 
 import {
   DescribeKeyCommand,
+  GetKeyPolicyCommand,
   KMSClient,
   ListAliasesCommand,
+  ListGrantsCommand,
   UpdateAliasCommand,
   type UpdateAliasCommandInput,
   type UpdateAliasCommandOutput,
   type AliasListEntry,
+  type GrantListEntry,
   type KeyMetadata,
 } from '@aws-sdk/client-kms'
 import {defaultProvider} from '@aws-sdk/credential-provider-node'
@@ -248,5 +251,32 @@ export class KmsGateway {
       this.kms.send(new ListAliasesCommand({Marker: marker, Limit: 100}), {abortSignal}),
     )
     return {aliases: output.Aliases ?? [], truncated: output.Truncated ?? false, nextMarker: output.NextMarker}
+  }
+
+  /** The key policy; every KMS key has exactly one, named default. */
+  async getKeyPolicy(keyId: string, abortSignal?: AbortSignal): Promise<string> {
+    const output = await this.call('GetKeyPolicy', () =>
+      this.kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}), {abortSignal}),
+    )
+    if (output.Policy === undefined) throw new ServiceError('EmptyResponse', 'GetKeyPolicy', 'no Policy in the answer')
+    return output.Policy
+  }
+
+  /** Every grant on the key, from every page. */
+  async listGrants(keyId: string, abortSignal?: AbortSignal): Promise<GrantListEntry[]> {
+    const grants: GrantListEntry[] = []
+    let marker: string | undefined
+    for (let page = 1; ; page++) {
+      const output = await this.call('ListGrants', () =>
+        this.kms.send(new ListGrantsCommand({KeyId: keyId, Marker: marker, Limit: 100}), {abortSignal}),
+      )
+      grants.push(...(output.Grants ?? []))
+      if (!output.Truncated) return grants
+      if (!output.NextMarker) {
+        throw new KmsRotateError(`ListGrants page ${page} says Truncated but gives no NextMarker`, EXIT.other)
+      }
+
+      marker = output.NextMarker
+    }
   }
 }

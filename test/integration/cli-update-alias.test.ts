@@ -151,7 +151,7 @@ describe('update-alias flags', () => {
     expect(run.exitCode).toBe(0)
     const report = parseJsonReport(run.stdout)
     expect(report.outcome).toBe('submitted')
-    expect(report.apiCalls).toEqual({DescribeKey: 2, UpdateAlias: 1})
+    expect(report.apiCalls).toEqual({DescribeKey: 2, GetKeyPolicy: 2, ListGrants: 2, UpdateAlias: 1})
     expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
   })
 })

@@ -1,6 +1,7 @@
 import type {KeyMetadata, KeyState} from '@aws-sdk/client-kms'
 import {describe, expect, it} from 'vitest'
 
+import {assessAccess, type KeyAccessReads} from '../../src/lib/access.js'
 import {
   CHECK_IDS,
   keyFamily,
@@ -16,6 +17,7 @@ import {
   ACCOUNT,
   ALIAS,
   CURRENT_KEY_ID,
+  defaultKeyPolicy,
   keyArn,
   keyMetadata,
   OTHER_ACCOUNT,
@@ -26,7 +28,12 @@ import {
 const found = (key: KeyMetadata): KeyLookup => ({found: true, key})
 const missing: KeyLookup = {found: false, reason: 'missing', message: 'Alias is not found.'}
 
-/** Facts where every check passes: two Enabled customer managed symmetric keys in one account. */
+const DEFAULT_ACCESS: KeyAccessReads = {policy: {read: true, value: defaultKeyPolicy()}, grants: {read: true, value: []}}
+
+/**
+ * Facts where every check passes: two Enabled customer managed symmetric keys in one account,
+ * both with the default key policy and no grants.
+ */
 function facts(overrides: Partial<PreflightFacts> = {}): PreflightFacts {
   return {
     aliasName: ALIAS,
@@ -35,6 +42,10 @@ function facts(overrides: Partial<PreflightFacts> = {}): PreflightFacts {
     currentKey: found(keyMetadata(CURRENT_KEY_ID)),
     targetKey: found(keyMetadata(TARGET_KEY_ID)),
     allowKeySpecChange: false,
+    access: assessAccess(
+      {key: keyMetadata(CURRENT_KEY_ID), reads: DEFAULT_ACCESS},
+      {key: keyMetadata(TARGET_KEY_ID), reads: DEFAULT_ACCESS},
+    ),
     ...overrides,
   }
 }
