@@ -137,13 +137,13 @@ function strings(value: unknown): string[] {
   return asList(value).filter((element): element is string => typeof element === 'string')
 }
 
+const WILDCARDS: Record<string, string> = {'*': '.*', '?': '.'}
+
 /** IAM's wildcards: `*` any run of characters, `?` one character. */
 function wildcardPattern(pattern: string, flags = ''): RegExp {
-  const body = pattern
-    .split('')
-    .map((character) => (character === '*' ? '.*' : character === '?' ? '.' : character.replace(/[\\^$.+()[\]{}|]/, '\\$&')))
-    .join('')
-  return new RegExp(`^${body}$`, flags)
+  const escape = (character: string) => character.replace(/[\\^$.+()[\]{}|]/, '\\$&')
+  const body = [...pattern].map((character) => WILDCARDS[character] ?? escape(character))
+  return new RegExp(`^${body.join('')}$`, flags)
 }
 
 function partitionOf(arn: string | undefined): string {
@@ -155,7 +155,9 @@ function principalsOf(value: unknown, partition: string): string[] {
   if (value === '*') return ['*']
   if (value === null || typeof value !== 'object') return []
   return Object.entries(value).flatMap(([kind, names]) =>
-    strings(names).map((name) => (kind === 'AWS' && /^\d{12}$/.test(name) ? `arn:${partition}:iam::${name}:root` : name)),
+    strings(names).map((name) =>
+      kind === 'AWS' && /^\d{12}$/.test(name) ? `arn:${partition}:iam::${name}:root` : name,
+    ),
   )
 }
 
@@ -170,12 +172,13 @@ function parseStatement(raw: unknown, keyArn: string, partition: string): Statem
   const matchesKey = resources.some((resource) => wildcardPattern(resource).test(keyArn))
   const condition = statement.Condition
   const conditions = condition !== null && typeof condition === 'object' ? Object.values(condition) : []
+  const actions = strings(notAction ? statement.NotAction : statement.Action)
   return {
     effect: statement.Effect,
     principals: principalsOf(notPrincipal ? statement.NotPrincipal : statement.Principal, partition),
     notPrincipal,
     // Action names are not case sensitive.
-    actions: strings(notAction ? statement.NotAction : statement.Action).map((action) => wildcardPattern(action, 'i')),
+    actions: actions.map((action) => wildcardPattern(action, 'i')),
     notAction,
     coversKey: notResource ? !matchesKey : statement.Resource === undefined || matchesKey,
     condition: conditions.length > 0 ? canonical(condition) : null,
@@ -227,7 +230,8 @@ function coverage(statement: Statement, principal: string): {covered: boolean; q
   if (statement.notPrincipal) {
     // An Allow with NotPrincipal is too broad to take for granted; a Deny with it is taken as written.
     if (named) return {covered: false, qualifier: null}
-    return {covered: true, qualifier: statement.effect === 'Allow' ? `NotPrincipal ${canonical(statement.principals)}` : null}
+    const qualifier = statement.effect === 'Allow' ? `NotPrincipal ${canonical(statement.principals)}` : null
+    return {covered: true, qualifier}
   }
 
   if (named) return {covered: true, qualifier: null}
@@ -374,21 +378,26 @@ export function assessAccess(current: KeyAccess, target: KeyAccess): AccessFacts
     const keyName = KEY_NAMES[side]
     if (reads.policy.read) {
       policies[side] = parsePolicy(reads.policy.value, key) ?? null
-      if (!policies[side]) unread.push({source: 'policy', message: `the key policy of ${keyName} is not a JSON object`})
+      if (!policies[side]) {
+        unread.push({source: 'policy', message: `the key policy of ${keyName} is not a JSON object`})
+      }
     } else {
       unread.push({source: 'policy', message: `GetKeyPolicy on ${keyName}: ${reads.policy.error}`})
     }
 
-    if (!reads.grants.read) unread.push({source: 'grant', message: `ListGrants on ${keyName}: ${reads.grants.error}`})
+    if (!reads.grants.read) {
+      unread.push({source: 'grant', message: `ListGrants on ${keyName}: ${reads.grants.error}`})
+    }
+
     const statements = policies[side]
     if (statements && reads.grants.read) models[side] = {statements, grants: parseGrants(reads.grants.value)}
   }
 
   const statements = [...(policies.current ?? []), ...(policies.target ?? [])]
+  const {current: before, target: after} = models
   return {
     compared: true,
-    changes:
-      models.current && models.target ? accessChanges(models.current, models.target, operationsFor(current.key)) : null,
+    changes: before && after ? accessChanges(before, after, operationsFor(current.key)) : null,
     unread,
     iamAccounts: [...new Set(iamAccountsOf(statements))].sort(),
     aliasConditionKeys: {
@@ -409,14 +418,17 @@ function describeChanges(changes: AccessChange[]): string {
   const byPrincipal = new Map<string, {lost: Set<string>; conditional: Set<string>}>()
   for (const change of changes) {
     const entry = byPrincipal.get(change.principal) ?? {lost: new Set(), conditional: new Set()}
-    for (const operation of change.operations) (change.conditional ? entry.conditional : entry.lost).add(operation)
+    const operations = change.conditional ? entry.conditional : entry.lost
+    for (const operation of change.operations) operations.add(operation)
     byPrincipal.set(change.principal, entry)
   }
 
-  const inOrder = (operations: Set<string>) => CRYPTOGRAPHIC_OPERATIONS.filter((operation) => operations.has(operation))
+  const inOrder = (operations: Set<string>) =>
+    CRYPTOGRAPHIC_OPERATIONS.filter((operation) => operations.has(operation))
   const items = [...byPrincipal.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([principal, entry]) => {
     const lost = inOrder(entry.lost)
-    const conditional = inOrder(new Set([...entry.conditional].filter((operation) => !entry.lost.has(operation))))
+    // One source may lose an operation outright while another only may: outright wins.
+    const conditional = inOrder(new Set([...entry.conditional].filter((name) => !entry.lost.has(name))))
     const parts = [
       ...(lost.length > 0 ? [`loses ${lost.join(', ')}`] : []),
       ...(conditional.length > 0 ? [`may lose ${conditional.join(', ')} (conditional)`] : []),
@@ -440,7 +452,8 @@ export function checkAccessParity(access: AccessFacts | undefined, allowAccessLo
   if (!access) return {id, status: 'skip', message: NOT_READ}
   if (!access.compared) return {id, status: 'skip', message: access.reason}
   if (!access.changes) {
-    return {id, status: 'skip', message: `not evaluated: ${access.unread.map((read) => read.message).join('; ')}`}
+    const reasons = access.unread.map((read) => read.message)
+    return {id, status: 'skip', message: `not evaluated: ${reasons.join('; ')}`}
   }
 
   const note = iamNote(access.iamAccounts)
@@ -464,11 +477,9 @@ export function checkAliasAbac(access: AccessFacts | undefined): CheckResult {
     ...(target?.length ? [`${KEY_NAMES.target}'s policy (${target.join(', ')})`] : []),
   ]
   if (users.length > 0) {
-    return {
-      id,
-      status: 'warn',
-      message: `${users.join(' and ')} ${users.length === 1 ? 'bases' : 'base'} access on aliases: moving the alias moves that access`,
-    }
+    const verb = users.length === 1 ? 'bases' : 'base'
+    const message = `${users.join(' and ')} ${verb} access on aliases: moving the alias moves that access`
+    return {id, status: 'warn', message}
   }
 
   if (current === null || target === null) {
@@ -476,9 +487,6 @@ export function checkAliasAbac(access: AccessFacts | undefined): CheckResult {
     return {id, status: 'skip', message: `not evaluated: ${reasons.join('; ')}`}
   }
 
-  return {
-    id,
-    status: 'pass',
-    message: `no key policy conditions on ${ALIAS_CONDITION_KEYS.join(' or ')}; IAM policies are not evaluated`,
-  }
+  const keys = ALIAS_CONDITION_KEYS.join(' or ')
+  return {id, status: 'pass', message: `no key policy conditions on ${keys}; IAM policies are not evaluated`}
 }
