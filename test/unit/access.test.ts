@@ -11,7 +11,15 @@ import {
   type KeyAccessReads,
   type Read,
 } from '../../src/lib/access.js'
-import {ACCOUNT, CURRENT_KEY_ID, defaultKeyPolicy, keyArn, keyMetadata, OTHER_ACCOUNT, TARGET_KEY_ID} from '../support/kms-mock.js'
+import {
+  ACCOUNT,
+  CURRENT_KEY_ID,
+  defaultKeyPolicy,
+  keyArn,
+  keyMetadata,
+  OTHER_ACCOUNT,
+  TARGET_KEY_ID,
+} from '../support/kms-mock.js'
 
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/app`
 const OTHER_ROLE = `arn:aws:iam::${ACCOUNT}:role/batch`
@@ -46,7 +54,13 @@ function policy(...statements: Statement[]): Read<string> {
 }
 
 function grant(grantee: string, operations: string[], extra: Partial<GrantListEntry> = {}): GrantListEntry {
-  return {GrantId: `grant-${grantee}`, KeyId: keyArn(CURRENT_KEY_ID), GranteePrincipal: grantee, Operations: operations, ...extra} as GrantListEntry
+  return {
+    GrantId: `grant-${grantee}`,
+    KeyId: keyArn(CURRENT_KEY_ID),
+    GranteePrincipal: grantee,
+    Operations: operations as GrantListEntry['Operations'],
+    ...extra,
+  }
 }
 
 interface Side {
@@ -88,7 +102,7 @@ describe('operationsFor', () => {
     ['a signing key', {KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY'}, ['Sign', 'Verify']],
     ['an HMAC key', {KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC'}, ['GenerateMac', 'VerifyMac']],
     ['a key agreement key', {KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT'}, ['DeriveSharedSecret']],
-    ['a key that reports only its algorithms', {KeyUsage: undefined, SigningAlgorithms: ['ECDSA_SHA_256']}, ['Sign', 'Verify']],
+    ['a key that lists only its algorithms', {KeyUsage: undefined, SigningAlgorithms: ['ECDSA_SHA_256']}, ['Sign', 'Verify']],
   ] as const)('lists the cryptographic operations of %s', (_kind, overrides, expected) => {
     // given a key / when its operations are listed / then they are the ones its KeyUsage allows
     expect(operationsFor(keyMetadata(CURRENT_KEY_ID, overrides as Partial<KeyMetadata>))).toEqual(expected)
@@ -98,7 +112,8 @@ describe('operationsFor', () => {
 describe('assessAccess: key policy statements', () => {
   it('finds no change between two keys with the default key policy, and notes whose IAM policies decide', () => {
     // given both keys with the default policy / when compared
-    const facts = assess({policy: {read: true, value: defaultKeyPolicy()}}, {policy: {read: true, value: defaultKeyPolicy()}})
+    const given: Read<string> = {read: true, value: defaultKeyPolicy()}
+    const facts = assess({policy: given}, {policy: given})
     // then nobody loses access, and the account whose IAM policies apply is named
     expect(facts.changes).toEqual([])
     expect(facts.iamAccounts).toEqual([ACCOUNT])
@@ -122,7 +137,10 @@ describe('assessAccess: key policy statements', () => {
   })
 
   it('reports what a narrower wildcard leaves out', () => {
-    const found = changes({policy: policy(allow({AWS: ROLE}, 'kms:*'))}, {policy: policy(allow({AWS: ROLE}, 'kms:GenerateDataKey*'))})
+    const found = changes(
+      {policy: policy(allow({AWS: ROLE}, 'kms:*'))},
+      {policy: policy(allow({AWS: ROLE}, 'kms:GenerateDataKey*'))},
+    )
     expect(found).toEqual([lost(ROLE, ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo'])])
   })
 
@@ -134,7 +152,10 @@ describe('assessAccess: key policy statements', () => {
   })
 
   it('does not take another service\'s actions for KMS ones', () => {
-    const found = changes({policy: policy(allow({AWS: ROLE}, 'kms:Decrypt'))}, {policy: policy(allow({AWS: ROLE}, 's3:*'))})
+    const found = changes(
+      {policy: policy(allow({AWS: ROLE}, 'kms:Decrypt'))},
+      {policy: policy(allow({AWS: ROLE}, 's3:*'))},
+    )
     expect(found).toEqual([lost(ROLE, ['Decrypt'])])
   })
 
@@ -193,7 +214,7 @@ describe('assessAccess: key policy statements', () => {
   it('names service principals as written', () => {
     const current = policy(IAM_DECIDES, allow({Service: SERVICE}, ['kms:Encrypt*', 'kms:GenerateDataKey*']))
     expect(changes({policy: current}, {})).toEqual([
-      lost(SERVICE, ['Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']),
+      lost(SERVICE, ['Encrypt', ...ENCRYPT_DECRYPT.filter((operation) => operation.startsWith('GenerateDataKey'))]),
     ])
   })
 
@@ -330,7 +351,10 @@ describe('assessAccess: grants', () => {
 
   it('reports possible loss when the new key\'s grant has constraints the current key\'s does not', () => {
     const constraints = {EncryptionContextSubset: {tenant: 'a'}}
-    const found = changes({grants: [grant(ROLE, ['Decrypt'])]}, {grants: [grant(ROLE, ['Decrypt'], {Constraints: constraints})]})
+    const found = changes(
+      {grants: [grant(ROLE, ['Decrypt'])]},
+      {grants: [grant(ROLE, ['Decrypt'], {Constraints: constraints})]},
+    )
     expect(found).toEqual([mayLose(ROLE, ['Decrypt'], 'grant')])
   })
 
@@ -390,7 +414,8 @@ describe('assessAccess: alias conditions', () => {
 })
 
 describe('checkAccessParity', () => {
-  const oneRoleLoses = () => assess({policy: policy(IAM_DECIDES, allow({AWS: ROLE}, ['kms:Decrypt', 'kms:GenerateDataKey']))}, {})
+  const oneRoleLoses = () =>
+    assess({policy: policy(IAM_DECIDES, allow({AWS: ROLE}, ['kms:Decrypt', 'kms:GenerateDataKey']))}, {})
 
   it('fails naming each principal and what it loses, and says how to accept it', () => {
     const result = checkAccessParity(oneRoleLoses(), false)
@@ -430,7 +455,8 @@ describe('checkAccessParity', () => {
 
   it('lists five principals and counts the rest', () => {
     const roles = Array.from({length: 7}, (_, index) => `arn:aws:iam::${ACCOUNT}:role/r${index}`)
-    const {message} = checkAccessParity(assess({policy: policy(allow({AWS: roles}, 'kms:Decrypt'))}, {policy: policy()}), false)
+    const facts = assess({policy: policy(allow({AWS: roles}, 'kms:Decrypt'))}, {policy: policy()})
+    const {message} = checkAccessParity(facts, false)
     expect(message).toContain('7 principals lose access: ')
     expect(message).toContain(`${roles[4]} loses Decrypt; and 2 more (see accessChanges)`)
     expect(message).not.toContain(roles[5])
@@ -450,12 +476,17 @@ describe('checkAccessParity', () => {
       status: 'skip',
       message: 'not compared: same key',
     })
-    expect(checkAccessParity(undefined, false)).toMatchObject({status: 'skip', message: expect.stringMatching(/^not evaluated/)})
+    expect(checkAccessParity(undefined, false)).toMatchObject({
+      status: 'skip',
+      message: 'not evaluated: the key policies and grants were not read',
+    })
   })
 })
 
 describe('checkAliasAbac', () => {
-  const byAlias = allow({AWS: ROLE}, 'kms:Decrypt', {Condition: {'ForAnyValue:StringEquals': {'kms:ResourceAliases': 'alias/app'}}})
+  const byAlias = allow({AWS: ROLE}, 'kms:Decrypt', {
+    Condition: {'ForAnyValue:StringEquals': {'kms:ResourceAliases': 'alias/app'}},
+  })
 
   it('warns when a key policy grants access through aliases', () => {
     const result = checkAliasAbac(assess({policy: policy(IAM_DECIDES, byAlias)}, {}))
@@ -489,7 +520,8 @@ describe('checkAliasAbac', () => {
   })
 
   it('still warns when the other key policy has an alias condition', () => {
-    const result = checkAliasAbac(assess({policy: {read: false, error: 'AccessDeniedException: no'}}, {policy: policy(byAlias)}))
+    const unread: Read<string> = {read: false, error: 'AccessDeniedException: no'}
+    const result = checkAliasAbac(assess({policy: unread}, {policy: policy(byAlias)}))
     expect(result.status).toBe('warn')
   })
 

@@ -52,7 +52,10 @@ function defaultPolicyAnd(statement: object): object {
   return {...policy, Statement: [...policy.Statement, statement]}
 }
 
-async function rotate(overrides: Partial<RotationRequest> = {}, hooks: RotationHooks = {}): Promise<RotationReport> {
+async function rotate(
+  overrides: Partial<RotationRequest> = {},
+  hooks: RotationHooks = {},
+): Promise<RotationReport> {
   const running = rotateAlias(
     newGateway(),
     {
