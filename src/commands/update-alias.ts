@@ -28,9 +28,9 @@ function helpTable(rows: string[][]): string {
 export default class UpdateAlias extends Command {
   static summary = 'Move a KMS alias to a new key, after checking that the key can take its place.'
 
-  static description = `Runs every preflight check (DescribeKey on the alias and on the new key, ListAliases of \
-the new key), calls UpdateAlias, then polls ListAliases until the alias is seen on the new key. On a terminal \
-it shows the plan and asks before changing anything; elsewhere it never prompts.
+  static description = `Runs every preflight check (DescribeKey, GetKeyPolicy and ListGrants on the alias's key and \
+on the new key, ListAliases of the new key), calls UpdateAlias, then polls ListAliases until the alias is seen \
+on the new key. On a terminal it shows the plan and asks before changing anything; elsewhere it never prompts.
 
 Checks, each reported as pass, fail, warn or skip; a check fails when:
 ${helpTable(CHECK_IDS.map((id) => [id, CHECKS[id]]))}
@@ -105,6 +105,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     'acknowledge-verify-break': Flags.boolean({
       default: false,
       summary: 'Move an asymmetric or HMAC key\'s alias although old signatures, MACs or ciphertext break.',
+    }),
+    'allow-access-loss': Flags.boolean({
+      default: false,
+      summary: 'Accept a new key that principals allowed to use the current key may not use.',
     }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
@@ -275,6 +279,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           onePagePerPoll: flags['no-paginate'],
           expectedCurrentKey,
           acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
+          allowAccessLoss: flags['allow-access-loss'],
         },
         {
           ...pollProgress(aliasName, stderrColour),

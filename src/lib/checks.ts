@@ -1,5 +1,6 @@
 import type {AliasListEntry, KeyMetadata} from '@aws-sdk/client-kms'
 
+import {checkAccessParity, checkAliasAbac, type AccessFacts} from './access.js'
 import {isReservedAliasName, placeDifferences, RESERVED_ALIAS_PREFIX, type TargetKeyReference} from './identifiers.js'
 
 /**
@@ -20,6 +21,8 @@ export const CHECKS = {
   'alias-quota': 'the new key has 50 or more other aliases (KMS quota)',
   'alias-verify-break': 'asymmetric or HMAC key, no --acknowledge-verify-break',
   'expected-current': 'the alias is not on --expected-current-key',
+  'access-parity': 'someone loses access (--allow-access-loss: a warning)',
+  'alias-abac': 'a key policy bases access on aliases (a warning only)',
 } as const
 
 /** KMS's default "Aliases per KMS key" quota. */
@@ -57,6 +60,9 @@ export interface PreflightFacts {
   /** The aliases that already point at the new key. */
   targetAliases?: AliasListing
   acknowledgeVerifyBreak?: boolean
+  /** The key policies and grants of both keys, compared; absent when they were not read. */
+  access?: AccessFacts
+  allowAccessLoss?: boolean
 }
 
 /** How KMS groups keys for UpdateAlias: it refuses to move an alias between these kinds. */
@@ -365,6 +371,8 @@ const EVALUATORS: Record<CheckId, (facts: PreflightFacts) => CheckResult> = {
   'alias-quota': checkAliasQuota,
   'alias-verify-break': checkAliasVerifyBreak,
   'expected-current': (facts) => checkExpectedCurrent(facts),
+  'access-parity': (facts) => checkAccessParity(facts.access, facts.allowAccessLoss ?? false),
+  'alias-abac': (facts) => checkAliasAbac(facts.access),
 }
 
 /** Runs every check; one failure never hides another. */

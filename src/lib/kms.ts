@@ -1,13 +1,16 @@
 import {
   DescribeKeyCommand,
+  GetKeyPolicyCommand,
   KMSClient,
   ListAliasesCommand,
   ListKeysCommand,
+  ListGrantsCommand,
   UpdateAliasCommand,
   type UpdateAliasCommandInput,
   type UpdateAliasCommandOutput,
   type AliasListEntry,
   type KeyListEntry,
+  type GrantListEntry,
   type KeyMetadata,
   type KMSClientConfig,
 } from '@aws-sdk/client-kms'
@@ -392,6 +395,33 @@ export class KmsGateway {
       aliases.push(...(output.Aliases ?? []))
       if (!output.Truncated) return aliases
       if (!output.NextMarker) throw new IncompleteListingError(page)
+
+      marker = output.NextMarker
+    }
+  }
+
+  /** The key policy; every KMS key has exactly one, named default. */
+  async getKeyPolicy(keyId: string, abortSignal?: AbortSignal): Promise<string> {
+    const output = await this.call('GetKeyPolicy', () =>
+      this.kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}), {abortSignal}),
+    )
+    if (output.Policy === undefined) throw new ServiceError('EmptyResponse', 'GetKeyPolicy', 'no Policy in the answer')
+    return output.Policy
+  }
+
+  /** Every grant on the key, from every page. */
+  async listGrants(keyId: string, abortSignal?: AbortSignal): Promise<GrantListEntry[]> {
+    const grants: GrantListEntry[] = []
+    let marker: string | undefined
+    for (let page = 1; ; page++) {
+      const output = await this.call('ListGrants', () =>
+        this.kms.send(new ListGrantsCommand({KeyId: keyId, Marker: marker, Limit: 100}), {abortSignal}),
+      )
+      grants.push(...(output.Grants ?? []))
+      if (!output.Truncated) return grants
+      if (!output.NextMarker) {
+        throw new KmsRotateError(`ListGrants page ${page} says Truncated but gives no NextMarker`, EXIT.other)
+      }
 
       marker = output.NextMarker
     }

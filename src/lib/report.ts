@@ -1,5 +1,6 @@
 import type {KeyMetadata} from '@aws-sdk/client-kms'
 
+import type {AccessChange} from './access.js'
 import {keySpecOf, keyUsageOf, type CheckResult} from './checks.js'
 import type {Outcome} from './outcomes.js'
 
@@ -39,6 +40,8 @@ export interface RotationReport {
   from: KeySummary
   to: KeySummary
   checks: CheckResult[]
+  /** Who may use the current key and may not use the new one, per the key policies and grants. */
+  accessChanges: AccessChange[]
   verification: Verification | null
   apiCalls: Record<string, number>
   /** Attempts the SDK client retried after throttling or server errors, per operation. */

@@ -1,6 +1,7 @@
 import type {KeyMetadata} from '@aws-sdk/client-kms'
 import pRetry from 'p-retry'
 
+import {assessAccess, type AccessFacts, type KeyAccessReads, type Read} from './access.js'
 import {checkExpectedCurrent, runChecks, type AliasListing, type KeyLookup, type PreflightFacts} from './checks.js'
 import {IncompleteListingError, KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
 import {isReservedAliasName, placeDifferences, type TargetKeyReference} from './identifiers.js'
@@ -30,6 +31,8 @@ export interface RotationRequest {
   expectedCurrentKey?: TargetKeyReference
   /** Move an asymmetric or HMAC key's alias although old signatures, MACs or ciphertext break. */
   acknowledgeVerifyBreak?: boolean
+  /** access-parity warns instead of failing. */
+  allowAccessLoss?: boolean
 }
 
 export interface RotationHooks {
@@ -106,6 +109,10 @@ async function listTargetAliases(
   signal?: AbortSignal,
 ): Promise<AliasListing> {
   if (!targetKey.found) return {listed: false, message: 'not counted: the target key could not be described'}
+  if (currentKey.found && currentKey.key.KeyId === targetKey.key.KeyId) {
+    return {listed: false, message: 'not counted: the alias already points at the new key'}
+  }
+
   const aliasAccount = currentKey.found ? currentKey.key.AWSAccountId : undefined
   if (aliasAccount && targetKey.key.AWSAccountId !== aliasAccount) {
     return {listed: false, message: `not counted: ListAliases lists only aliases in account ${aliasAccount}`}
@@ -121,6 +128,45 @@ async function listTargetAliases(
 
     throw error
   }
+}
+
+/** A read that KMS refuses, AccessDeniedException above all, leaves its check unevaluated, not the run. */
+async function readOrError<T>(read: () => Promise<T>): Promise<Read<T>> {
+  try {
+    return {read: true, value: await read()}
+  } catch (error) {
+    if (error instanceof ServiceError) return {read: false, error: `${error.code}: ${error.detail}`}
+    throw error
+  }
+}
+
+/** The key policy and grants of both keys, all read at once, when there are two keys to compare. */
+async function readAccess(
+  kms: KmsGateway,
+  {currentKey, targetKey}: {currentKey: KeyLookup; targetKey: KeyLookup},
+  signal?: AbortSignal,
+): Promise<AccessFacts> {
+  if (!currentKey.found || !targetKey.found) {
+    const missing = [!currentKey.found && 'the current key', !targetKey.found && 'the target key'].filter(Boolean)
+    return {compared: false, reason: `not compared: ${missing.join(' and ')} could not be described`}
+  }
+
+  if (currentKey.key.KeyId === targetKey.key.KeyId) {
+    return {compared: false, reason: 'not compared: the alias already points at the new key'}
+  }
+
+  signal?.throwIfAborted()
+  const readKey = async (key: KeyMetadata): Promise<KeyAccessReads> => {
+    const keyId = key.Arn ?? (key.KeyId as string)
+    const [policy, grants] = await Promise.all([
+      readOrError(() => kms.getKeyPolicy(keyId, signal)),
+      readOrError(() => kms.listGrants(keyId, signal)),
+    ])
+    return {policy, grants}
+  }
+
+  const [current, target] = await Promise.all([readKey(currentKey.key), readKey(targetKey.key)])
+  return assessAccess({key: currentKey.key, reads: current}, {key: targetKey.key, reads: target})
 }
 
 /**
@@ -255,6 +301,7 @@ export async function rotateAlias(
     from: {...UNKNOWN_KEY},
     to: {...UNKNOWN_KEY},
     checks: [],
+    accessChanges: [],
     verification: null,
     apiCalls: kms.apiCalls,
     apiRetries: kms.apiRetries,
@@ -269,6 +316,10 @@ export async function rotateAlias(
 
   try {
     const keys = await lookUpKeys(kms, request, signal)
+    const [access, targetAliases] = await Promise.all([
+      readAccess(kms, keys, signal),
+      listTargetAliases(kms, keys, signal),
+    ])
     const facts: PreflightFacts = {
       ...keys,
       aliasName,
@@ -276,12 +327,15 @@ export async function rotateAlias(
       target: request.target,
       allowKeySpecChange: request.allowKeySpecChange,
       expectedCurrentKey: request.expectedCurrentKey,
-      targetAliases: await listTargetAliases(kms, keys, signal),
+      targetAliases,
       acknowledgeVerifyBreak: request.acknowledgeVerifyBreak,
+      access,
+      allowAccessLoss: request.allowAccessLoss ?? false,
     }
     report.from = summarizeKey(facts.currentKey.found ? facts.currentKey.key : undefined)
     report.to = summarizeKey(facts.targetKey.found ? facts.targetKey.key : undefined)
     report.checks = runChecks(facts)
+    report.accessChanges = (access.compared && access.changes) || []
 
     // Already there: nothing to write, so nothing to refuse; the report still shows every check.
     if (report.from.keyId !== null && report.from.keyId === report.to.keyId) return finish('unchanged')

@@ -53,6 +53,7 @@ export function placeholderReport(aliasName = 'alias/ExampleAlias'): RotationRep
     from: placeholderKey(),
     to: placeholderKey(),
     checks: CHECK_IDS.map((id) => ({id, status: 'pass', message: 'message'})),
+    accessChanges: [{principal: 'principal', operations: ['Decrypt'], conditional: false, source: 'policy'}],
     verification: {polls: 1, pagesRead: 1, waitedMs: 0, error: 'error', lastSeenTarget: 'lastSeenTarget'},
     apiCalls: {DescribeKey: 2, UpdateAlias: 1, ListAliases: 1},
     apiRetries: {DescribeKey: 1},

@@ -161,7 +161,7 @@ describe('update-alias flags', () => {
     const report = parseJsonReport(run.stdout)
     expect(report.outcome).toBe('submitted')
     // The one ListAliases is the preflight's count of the new key's aliases.
-    expect(report.apiCalls).toEqual({DescribeKey: 2, ListAliases: 1, UpdateAlias: 1})
+    expect(report.apiCalls).toEqual({DescribeKey: 2, GetKeyPolicy: 2, ListGrants: 2, ListAliases: 1, UpdateAlias: 1})
     expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
   })
 })

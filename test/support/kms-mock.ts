@@ -2,11 +2,14 @@ import 'aws-sdk-client-mock-vitest/extend'
 
 import {
   DescribeKeyCommand,
+  GetKeyPolicyCommand,
   KMSClient,
   ListAliasesCommand,
   KMSServiceException,
+  ListGrantsCommand,
   NotFoundException,
   type AliasListEntry,
+  type GrantListEntry,
   type KeyMetadata,
 } from '@aws-sdk/client-kms'
 import {mockClient} from 'aws-sdk-client-mock'
@@ -59,8 +62,31 @@ export function newGateway(): KmsGateway {
   return new KmsGateway(client, {endpoint: ENDPOINT})
 }
 
-/** DescribeKey answers for the alias and for the target, each looked up by the text sent. */
+/** The policy KMS gives a key created without one: IAM policies in the account decide. */
+export function defaultKeyPolicy(account = ACCOUNT): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Id: 'key-default-1',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: {AWS: `arn:aws:iam::${account}:root`},
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  })
+}
+
+/**
+ * DescribeKey answers for the alias and for the target, each looked up by the text sent. Every
+ * key gets the default key policy and no grants; for other answers, call givenKeyAccess after this,
+ * since the mock answers from the last matching setup.
+ */
 export function describeKeys(answers: Record<string, KeyMetadata>): void {
+  kmsMock.on(GetKeyPolicyCommand).resolves({Policy: defaultKeyPolicy(), PolicyName: 'default'})
+  kmsMock.on(ListGrantsCommand).resolves({Grants: [], Truncated: false})
   for (const [keyId, metadata] of Object.entries(answers)) {
     kmsMock.on(DescribeKeyCommand, {KeyId: keyId}).resolves({KeyMetadata: metadata})
   }
@@ -85,6 +111,17 @@ export function pollCalls(): number {
 export function aliasesOnKey(keyId: string, count = 0, ...more: AliasListEntry[]): void {
   const others = Array.from({length: count}, (_, index) => aliasEntry(`alias/other-${index}`, keyId))
   kmsMock.on(ListAliasesCommand, {KeyId: keyArn(keyId)}).resolves({Aliases: [...others, ...more], Truncated: false})
+}
+
+/** The key policy (an object, or JSON text as given) and grants of one key, read by its ARN. */
+export function givenKeyAccess(keyId: string, access: {policy?: object | string; grants?: GrantListEntry[]}): void {
+  const {policy, grants} = access
+  if (policy !== undefined) {
+    const text = typeof policy === 'string' ? policy : JSON.stringify(policy)
+    kmsMock.on(GetKeyPolicyCommand, {KeyId: keyArn(keyId)}).resolves({Policy: text, PolicyName: 'default'})
+  }
+
+  if (grants !== undefined) kmsMock.on(ListGrantsCommand, {KeyId: keyArn(keyId)}).resolves({Grants: grants})
 }
 
 export function aliasEntry(aliasName: string, targetKeyId: string): AliasListEntry {

@@ -10,11 +10,15 @@ import {fileURLToPath} from 'node:url'
 
 import {
   CreateAliasCommand,
+  CreateGrantCommand,
   CreateKeyCommand,
   DisableKeyCommand,
   KMSClient,
   ListAliasesCommand,
+  PutKeyPolicyCommand,
   ScheduleKeyDeletionCommand,
+  type GrantConstraints,
+  type GrantOperation,
   type KeyMetadata,
   type KeySpec,
   type KeyUsageType,
@@ -216,6 +220,32 @@ export class MotoKms {
 
   async scheduleKeyDeletion(keyId: string, pendingWindowInDays = 7): Promise<void> {
     await this.client.send(new ScheduleKeyDeletionCommand({KeyId: keyId, PendingWindowInDays: pendingWindowInDays}))
+  }
+
+  /** Replaces the key's policy (named default) with this document. */
+  async putKeyPolicy(keyId: string, policy: object): Promise<void> {
+    const command = new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(policy)})
+    await this.client.send(command)
+  }
+
+  /** Grants `grantee` these operations on the key; returns the grant id. */
+  async createGrant(
+    keyId: string,
+    grantee: string,
+    operations: GrantOperation[],
+    options: {retiringPrincipal?: string; constraints?: GrantConstraints} = {},
+  ): Promise<string> {
+    const {GrantId} = await this.client.send(
+      new CreateGrantCommand({
+        KeyId: keyId,
+        GranteePrincipal: grantee,
+        Operations: operations,
+        RetiringPrincipal: options.retiringPrincipal,
+        Constraints: options.constraints,
+      }),
+    )
+    if (!GrantId) throw new Error('CreateGrant answered without a GrantId')
+    return GrantId
   }
 
   /** The key id the alias points at according to ListAliases, or undefined when there is no such alias. */

@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {AliasListEntry} from '@aws-sdk/client-kms'
 
+import {assessAccess, type KeyAccessReads} from '../../src/lib/access.js'
 import {
   checkExpectedCurrent,
   CHECK_IDS,
@@ -20,6 +21,7 @@ import {
   ALIAS,
   aliasEntry,
   CURRENT_KEY_ID,
+  defaultKeyPolicy,
   keyArn,
   keyMetadata,
   OTHER_ACCOUNT,
@@ -34,9 +36,12 @@ const missing: KeyLookup = {
   message: `An error occurred (NotFoundException) when calling the DescribeKey operation: Alias ${ALIAS} is not found.`,
 }
 
+const DEFAULT_ACCESS: KeyAccessReads = {policy: {read: true, value: defaultKeyPolicy()}, grants: {read: true, value: []}}
+
 /**
  * Facts where every check passes: two Enabled customer managed symmetric keys in one account,
- * no other alias on the target, and the alias on the key that was expected.
+ * both with the default key policy and no grants, no other alias on the target, and the alias on
+ * the key that was expected.
  */
 function facts(overrides: Partial<PreflightFacts> = {}): PreflightFacts {
   return {
@@ -49,6 +54,10 @@ function facts(overrides: Partial<PreflightFacts> = {}): PreflightFacts {
     expectedCurrentKey: parseExpectedCurrentKey(CURRENT_KEY_ID),
     targetAliases: {listed: true, aliases: []},
     acknowledgeVerifyBreak: false,
+    access: assessAccess(
+      {key: keyMetadata(CURRENT_KEY_ID), reads: DEFAULT_ACCESS},
+      {key: keyMetadata(TARGET_KEY_ID), reads: DEFAULT_ACCESS},
+    ),
     ...overrides,
   }
 }

@@ -177,6 +177,7 @@ function fixedReport(): RotationReport {
       {id: 'same-account-region', status: 'skip', message: 'not compared'},
       {id: 'current-key-enabled', status: 'warn', message: 'the current key is Disabled'},
     ],
+    accessChanges: [],
     verification: {polls: 2, pagesRead: 3, waitedMs: 312, error: null, lastSeenTarget: null},
     apiCalls: {DescribeKey: 2, UpdateAlias: 1, ListAliases: 3},
     apiRetries: {ListAliases: 1},
