@@ -101,10 +101,11 @@ export function renderHuman(report: RotationReport, colour: ChalkInstance): stri
 export function renderPlan(report: RotationReport, colour: ChalkInstance): string {
   const warnings = report.checks.filter((check) => check.status === 'warn')
   const passed = report.checks.filter((check) => check.status === 'pass').length
+  const skipped = report.checks.filter((check) => check.status === 'skip').length
   const idWidth = Math.max(...warnings.map((check) => check.id.length), 0)
   const lines = [
     ...headerLines(report, colour),
-    `  ${passed} of ${report.checks.length} checks passed, ${warnings.length} warned`,
+    `  ${passed} of ${report.checks.length} checks passed, ${warnings.length} warned, ${skipped} skipped`,
     ...warnings.map((check) => checkLine(check, idWidth, colour)),
   ]
   return lines.join('\n') + '\n'

@@ -198,6 +198,18 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
+describe('renderPlan', () => {
+  it('counts passed, warned and skipped checks, and lists the warnings', () => {
+    // given a plan with one pass, one skip and one warning
+    const report = fixedReport()
+    // when it is shown before the prompt
+    const plan = renderPlan(report, colourFor(terminal(false)))
+    // then every status is counted, so the numbers add up to the checks
+    expect(plan).toContain('1 of 3 checks passed, 1 warned, 1 skipped')
+    expect(plan).toContain('current-key-enabled')
+  })
+})
+
 describe('the report schema', () => {
   it('lists exactly the outcomes the code defines', () => {
     expect(schema.properties.outcome.enum).toEqual(OUTCOME_NAMES)
