@@ -244,12 +244,16 @@ export async function waitUntilAliasTargets(
     verification: {...progress, waitedMs: Math.round(performance.now() - startedAt), error},
   })
 
+  // The deadline bounds the whole wait, a read that hangs included; 0 still allows one read.
+  const deadline = timeoutSeconds > 0 ? AbortSignal.timeout(timeoutSeconds * 1000) : undefined
+  const readSignal = deadline && hooks.signal ? AbortSignal.any([hooks.signal, deadline]) : (deadline ?? hooks.signal)
+
   try {
     await pRetry(
       async () => {
         hooks.onPoll?.(progress.polls + 1)
         const targetKeyId = await readAliasTarget(kms, aliasName, {
-          signal: hooks.signal,
+          signal: readSignal,
           onePage: onePagePerPoll,
           countPage: () => progress.pagesRead++,
         })
@@ -275,6 +279,7 @@ export async function waitUntilAliasTargets(
     if (hooks.signal?.aborted) return {...result(false), interrupted: true}
     if (error instanceof AliasMovedElsewhere) return {...result(false), overwritten: true}
     if (error instanceof AliasNotVisibleYet) return result(false)
+    if (deadline?.aborted) return result(false, `ListAliases did not answer within the ${timeoutSeconds} s deadline`)
 
     return result(false, error instanceof Error ? error.message : String(error))
   }

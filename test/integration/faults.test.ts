@@ -86,6 +86,27 @@ describe('eventual consistency', () => {
   })
 })
 
+describe('the --wait-timeout deadline', () => {
+  it('also ends a ListAliases that never answers: unconfirmed, exit 4, saying so', async () => {
+    // given a poll whose ListAliases is held unanswered, far longer than the deadline (the
+    // preflight's ListAliases passes; the stall begins while UpdateAlias is on its way)
+    proxy.latency(300, 'UpdateAlias')
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    const cli = startCli(rotationArgs(ALIAS, given.target, '--endpoint-url', proxy.url, '--wait-timeout', '2'))
+    await proxy.arrived('UpdateAlias')
+    proxy.stall('ListAliases')
+    // when
+    const run = await cli.finished
+    const report = JSON.parse(run.stdout) as RotationReport
+    // then the run ends at the deadline, not after the read timeout and its retries
+    expect(run.exitCode).toBe(OUTCOMES.unconfirmed.exitCode)
+    expect(report.outcome).toBe('unconfirmed')
+    expect(report.verification?.error).toBe('ListAliases did not answer within the 2 s deadline')
+    expect(proxy.callsTo('ListAliases').filter((call) => call.handling === 'stalled')).toHaveLength(1)
+    expect(proxy.callsTo('UpdateAlias')).toHaveLength(1)
+  })
+})
+
 describe('ListAliases paging', () => {
   const LAST_ALIAS = 'alias/zz-app'
 
