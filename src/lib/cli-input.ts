@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 
-import {parse as parseYaml} from 'yaml'
+import {parseDocument as parseYamlDocument} from 'yaml'
 
 import {shown, UsageError} from './errors.js'
 import {parseTargetKeyId, validateAliasName, type TargetKeyReference} from './identifiers.js'
@@ -76,9 +76,22 @@ async function documentText(option: string, value: string): Promise<{text: strin
 
 type DocumentFormat = 'JSON' | 'YAML'
 
+/**
+ * YAML text as plain data. The library's warnings (an unknown tag, a key that is a collection)
+ * would otherwise reach stderr as Node warnings; here they are usage errors like its errors.
+ */
+function parseYaml(text: string): unknown {
+  const document = parseYamlDocument(text, {logLevel: 'silent'})
+  const [problem] = [...document.errors, ...document.warnings]
+  if (problem) throw problem
+  return document.toJS({maxAliasCount: 100})
+}
+
 function parseDocument(text: string, format: DocumentFormat, label: string): unknown {
+  // A byte order mark, as some Windows editors save files, is not part of the document.
+  const body = text.replace(/^\uFEFF/, '')
   try {
-    return format === 'JSON' ? JSON.parse(text) : parseYaml(text)
+    return format === 'JSON' ? JSON.parse(body) : parseYaml(body)
   } catch (error) {
     // The YAML parser adds a picture of the line under its first line; the first line says it all.
     const reason = (error as Error).message.split('\n')[0].replace(/:$/, '')

@@ -125,6 +125,8 @@ const inputDocumentCases: BadInput[] = [
   {case: '--cli-input-json with a bad alias name', args: ['update-alias', '--cli-input-json', `{"AliasName": "app", "TargetKeyId": "${KEY}"}`], exitCode: EXIT.usage, names: "'app'"},
   {case: '--cli-input-json naming a missing file', args: ['update-alias', '--cli-input-json', 'file:///nonexistent/input.json'], exitCode: EXIT.usage, names: '/nonexistent/input.json'},
   {case: '--cli-input-yaml that is not YAML', args: ['update-alias', '--cli-input-yaml', 'AliasName: [unclosed'], exitCode: EXIT.usage, names: '--cli-input-yaml'},
+  {case: '--cli-input-yaml with a tag it does not know', args: ['update-alias', '--cli-input-yaml', 'AliasName: !vault alias/app', '--target-key-id', KEY], exitCode: EXIT.usage, names: '!vault'},
+  {case: '--cli-input-yaml with a collection as a key', args: ['update-alias', '--cli-input-yaml', '? [a, b]\n: x', '--target-key-id', KEY], exitCode: EXIT.usage, names: '--cli-input-yaml'},
   {case: '--cli-input-json and --cli-input-yaml together', args: ['update-alias', '--cli-input-json', '{}', '--cli-input-yaml', '{}'], exitCode: EXIT.usage, names: '--cli-input-'},
   {case: '--cli-auto-prompt and --no-cli-auto-prompt together', args: rotation(ALIAS, KEY, '--cli-auto-prompt', '--no-cli-auto-prompt'), exitCode: EXIT.usage, names: 'cli-auto-prompt'},
   {case: 'no target at all', args: ['update-alias', '--alias-name', ALIAS], exitCode: EXIT.usage, names: '--target-key-id'},

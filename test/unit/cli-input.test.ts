@@ -121,6 +121,7 @@ describe('operationInput', () => {
     ['JSON null', {'cli-input-json': 'null'}, /is null, not an object/],
     ['an empty YAML document', {'cli-input-yaml': ''}, /^--cli-input-yaml is null, not a mapping/],
     ['a YAML scalar', {'cli-input-yaml': 'alias/app'}, /is a string, not a mapping/],
+    ['a YAML tag it does not know', {'cli-input-yaml': 'AliasName: !vault alias/app'}, /Unresolved tag: !vault/],
     [
       'both options at once',
       {'cli-input-json': '{}', 'cli-input-yaml': '{}'},
@@ -137,6 +138,11 @@ describe('operationInput', () => {
     await expect(operationInput({'cli-input-json': `file://${missing}`})).rejects.toThrow(
       usageError(`--cli-input-json 'file://${missing}' cannot be read (no such file): check the path.`),
     )
+  })
+
+  it('reads a JSON file saved with a byte order mark', async () => {
+    const path = file('bom.json', '\uFEFF{"AliasName": "alias/app"}')
+    expect((await operationInput({'cli-input-json': `file://${path}`})).aliasName).toBe('alias/app')
   })
 
   it('names the file whose JSON does not parse', async () => {
