@@ -79,9 +79,18 @@ export function withoutUserInfo(endpoint: string): string {
   return endpoint.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')
 }
 
+/**
+ * A bad value is a usage error (exit 252) when a flag gave it, and a configuration error (exit
+ * 253) when it came from the environment or a config file, where the command line cannot fix it.
+ */
+export function invalidSetting(source: string, message: string): UsageError | ConfigurationError {
+  const text = `${source.charAt(0).toUpperCase()}${source.slice(1)} ${message}`
+  return source.startsWith('--') ? new UsageError(text) : new ConfigurationError(text)
+}
+
 function checkEndpoint(endpoint: string, source: string): string {
   if (endpoint.trim() !== endpoint) {
-    throw new UsageError(`${source} ${shown(endpoint)} has white space around it: did you mean ${shown(endpoint.trim())}?`)
+    throw invalidSetting(source, `${shown(endpoint)} has white space around it: did you mean ${shown(endpoint.trim())}?`)
   }
 
   let url: URL | undefined
@@ -92,9 +101,9 @@ function checkEndpoint(endpoint: string, source: string): string {
   }
 
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    throw new UsageError(
-      `${source} ${shown(withoutUserInfo(endpoint))} is not a valid http:// or https:// URL: ` +
-        'write it as https://HOST[:PORT].',
+    throw invalidSetting(
+      source,
+      `${shown(withoutUserInfo(endpoint))} is not a valid http:// or https:// URL: write it as https://HOST[:PORT].`,
     )
   }
 
@@ -157,17 +166,22 @@ export async function resolveAwsSettings(
 
   const {configFile, credentialsFile} = await loadSharedConfigFiles()
   if (profile !== undefined && !(profile in configFile) && !(profile in credentialsFile)) {
+    const files = `${env.AWS_CONFIG_FILE || '~/.aws/config'} or ${env.AWS_SHARED_CREDENTIALS_FILE || '~/.aws/credentials'}`
     throw new ConfigurationError(
-      `The config profile (${profile}) named by ${profileSource} could not be found in ~/.aws/config ` +
-        'or ~/.aws/credentials: check the name, or set AWS_CONFIG_FILE to the file that has it.',
+      `The config profile (${profile}) named by ${profileSource} could not be found in ${files}: check the ` +
+        'name, or set AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE to the file that has it.',
     )
   }
+
+  // How messages name a setting read from the profile.
+  const ofProfile = (setting: string) =>
+    profile === undefined ? `the default profile's ${setting}` : `profile ${profile}'s ${setting}`
 
   const region = firstSet([
     ['--region', options.region],
     ['AWS_REGION', fromEnvironment(env, 'AWS_REGION')],
     ['AWS_DEFAULT_REGION', fromEnvironment(env, 'AWS_DEFAULT_REGION')],
-    ['the profile', configFile[profile ?? 'default']?.region],
+    [ofProfile('region'), configFile[profile ?? 'default']?.region],
   ])
   if (region === undefined) {
     throw new ConfigurationError(
@@ -176,7 +190,7 @@ export async function resolveAwsSettings(
   }
 
   if (!REGION_NAME.test(region.value)) {
-    throw new UsageError(`${region.source} ${shown(region.value)} is not a Region name such as us-east-1.`)
+    throw invalidSetting(region.source, `${shown(region.value)} is not a Region name such as us-east-1.`)
   }
 
   const profileSection = configFile[profile ?? 'default'] ?? {}
@@ -191,28 +205,27 @@ export async function resolveAwsSettings(
       : ([
           ['AWS_ENDPOINT_URL_KMS', fromEnvironment(env, 'AWS_ENDPOINT_URL_KMS')],
           ['AWS_ENDPOINT_URL', fromEnvironment(env, 'AWS_ENDPOINT_URL')],
-          ['the kms endpoint_url of the services section', servicesSection?.['kms.endpoint_url']],
-          ['the endpoint_url of the profile', profileSection.endpoint_url],
+          [`the kms endpoint_url of services section ${profileSection.services}`, servicesSection?.['kms.endpoint_url']],
+          [ofProfile('endpoint_url'), profileSection.endpoint_url],
         ] as Array<[string, string | undefined]>)),
   ])
 
   const retryMode = firstSet([
     ['AWS_RETRY_MODE', fromEnvironment(env, 'AWS_RETRY_MODE')],
-    ['the retry_mode of the profile', profileSection.retry_mode],
+    [ofProfile('retry_mode'), profileSection.retry_mode],
   ])
   if (retryMode && !RETRY_MODES.includes(retryMode.value)) {
-    throw new ConfigurationError(
-      `${retryMode.source} ${shown(retryMode.value)} is not a retry mode: use ${RETRY_MODES.join(', ')}.`,
-    )
+    throw invalidSetting(retryMode.source, `${shown(retryMode.value)} is not a retry mode: use ${RETRY_MODES.join(', ')}.`)
   }
 
   const maxAttempts = firstSet([
     ['AWS_MAX_ATTEMPTS', fromEnvironment(env, 'AWS_MAX_ATTEMPTS')],
-    ['the max_attempts of the profile', profileSection.max_attempts],
+    [ofProfile('max_attempts'), profileSection.max_attempts],
   ])
   if (maxAttempts && !/^[1-9]\d{0,2}$/.test(maxAttempts.value)) {
-    throw new ConfigurationError(
-      `${maxAttempts.source} ${shown(maxAttempts.value)} is not a number of attempts from 1 to 999.`,
+    throw invalidSetting(
+      maxAttempts.source,
+      `${shown(maxAttempts.value)} is not a number of attempts from 1 to 999: change it, or unset it for the default of 5.`,
     )
   }
 
@@ -222,7 +235,7 @@ export async function resolveAwsSettings(
     ? firstSet([
         ['--ca-bundle', options.caBundle],
         ['AWS_CA_BUNDLE', fromEnvironment(env, 'AWS_CA_BUNDLE')],
-        ['the ca_bundle of the profile', profileSection.ca_bundle],
+        [ofProfile('ca_bundle'), profileSection.ca_bundle],
       ])
     : undefined
 

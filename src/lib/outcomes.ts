@@ -13,7 +13,7 @@ export const OUTCOMES = {
   'not-found': {exitCode: 254, meaning: 'the alias or the new key does not exist; nothing changed'},
   declined: {exitCode: 3, meaning: 'the prompt was answered no; nothing changed'},
   unconfirmed: {exitCode: 4, meaning: 'updated, not seen before the deadline; rerun to confirm'},
-  interrupted: {exitCode: 130, meaning: 'Ctrl-C; the report says whether UpdateAlias was sent'},
+  interrupted: {exitCode: 130, meaning: 'Ctrl-C; the report (after a second Ctrl-C, stderr) says whether UpdateAlias was sent'},
   overwritten: {exitCode: 4, meaning: 'updated, then seen on a third key: another writer moved it'},
 } as const
 
@@ -30,8 +30,8 @@ export const EXIT = {
 } as const
 
 export const ERROR_EXIT_MEANINGS: ReadonlyArray<{exitCode: number; meaning: string}> = [
-  {exitCode: EXIT.usage, meaning: 'invalid command line or input'},
-  {exitCode: EXIT.configuration, meaning: 'no Region, an unknown profile, or no credentials'},
+  {exitCode: EXIT.usage, meaning: 'a bad flag or input document (--cli-input-json/yaml)'},
+  {exitCode: EXIT.configuration, meaning: 'no Region or credentials, an unknown profile, or a bad value in the environment or the AWS config files'},
   {exitCode: EXIT.service, meaning: 'AWS answered with an error that is not a check result'},
   {exitCode: EXIT.other, meaning: 'anything else: network or TLS failure, internal error'},
 ]

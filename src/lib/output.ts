@@ -1,7 +1,7 @@
 import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
 import type {ChalkInstance} from 'chalk'
 
-import {shown, UsageError} from './errors.js'
+import {ConfigurationError, shown} from './errors.js'
 import type {ReportQuery} from './query.js'
 import {
   OUTPUT_FORMATS,
@@ -32,7 +32,7 @@ export async function resolveOutputFormat(
   if (value === undefined || value === '') return undefined
   if (!(OUTPUT_FORMATS as readonly string[]).includes(value)) {
     const file = env.AWS_CONFIG_FILE || '~/.aws/config'
-    throw new UsageError(
+    throw new ConfigurationError(
       `The output setting ${shown(value)} of profile ${profile} in ${file} is not one of ` +
         `${OUTPUT_FORMATS.join(', ')}: pass --output or change the profile.`,
     )

@@ -3,7 +3,7 @@ import Table from 'cli-table3'
 import {stringify as toYaml} from 'yaml'
 
 import type {CheckResult, CheckStatus} from './checks.js'
-import {shown, UsageError} from './errors.js'
+import {ConfigurationError, shown} from './errors.js'
 import {OUTCOMES} from './outcomes.js'
 import type {KeySummary, RotationReport} from './report.js'
 
@@ -15,7 +15,7 @@ export function outputFormatFromEnvironment(env: NodeJS.ProcessEnv = process.env
   const value = env.AWS_DEFAULT_OUTPUT
   if (value === undefined || value === '') return undefined
   if (!(OUTPUT_FORMATS as readonly string[]).includes(value)) {
-    throw new UsageError(
+    throw new ConfigurationError(
       `AWS_DEFAULT_OUTPUT ${shown(value)} is not one of ${OUTPUT_FORMATS.join(', ')}: pass --output or change the variable.`,
     )
   }

@@ -134,14 +134,14 @@ const inputDocumentCases: BadInput[] = [
 ]
 
 const environmentCases: BadInput[] = [
-  {case: 'AWS_DEFAULT_OUTPUT naming no format', args: rotation(ALIAS, KEY), env: {AWS_DEFAULT_OUTPUT: 'xml'}, exitCode: EXIT.usage, names: 'AWS_DEFAULT_OUTPUT'},
-  {case: 'AWS_REGION that is no Region name', args: rotation(ALIAS, KEY), env: {AWS_REGION: 'moon-1 '}, exitCode: EXIT.usage, names: 'AWS_REGION'},
+  {case: 'AWS_DEFAULT_OUTPUT naming no format', args: rotation(ALIAS, KEY), env: {AWS_DEFAULT_OUTPUT: 'xml'}, exitCode: EXIT.configuration, names: 'AWS_DEFAULT_OUTPUT'},
+  {case: 'AWS_REGION that is no Region name', args: rotation(ALIAS, KEY), env: {AWS_REGION: 'moon-1 '}, exitCode: EXIT.configuration, names: 'AWS_REGION'},
   {case: 'AWS_RETRY_MODE naming no mode', args: rotation(ALIAS, KEY), env: {AWS_RETRY_MODE: 'eager'}, exitCode: EXIT.configuration, names: 'eager'},
   {case: 'AWS_MAX_ATTEMPTS that is not a number', args: rotation(ALIAS, KEY), env: {AWS_MAX_ATTEMPTS: 'many'}, exitCode: EXIT.configuration, names: 'many'},
-  {case: 'AWS_ENDPOINT_URL_KMS without a scheme', args: rotation(ALIAS, KEY), env: {AWS_ENDPOINT_URL_KMS: 'localhost:4566'}, exitCode: EXIT.usage, names: 'AWS_ENDPOINT_URL_KMS'},
+  {case: 'AWS_ENDPOINT_URL_KMS without a scheme', args: rotation(ALIAS, KEY), env: {AWS_ENDPOINT_URL_KMS: 'localhost:4566'}, exitCode: EXIT.configuration, names: 'AWS_ENDPOINT_URL_KMS'},
   {case: 'AWS_PROFILE naming no profile', args: rotation(ALIAS, KEY), env: {AWS_PROFILE: 'nobody'}, exitCode: EXIT.configuration, names: 'nobody'},
   {case: 'AWS_CA_BUNDLE naming a missing file', args: rotation(ALIAS, KEY), env: {AWS_CA_BUNDLE: '/nonexistent/ca.pem'}, exitCode: EXIT.configuration, names: '/nonexistent/ca.pem'},
-  {case: 'AWS_ENDPOINT_URL that is only white space', args: rotation(ALIAS, KEY), env: {AWS_ENDPOINT_URL: ' '}, exitCode: EXIT.usage, names: 'AWS_ENDPOINT_URL'},
+  {case: 'AWS_ENDPOINT_URL that is only white space', args: rotation(ALIAS, KEY), env: {AWS_ENDPOINT_URL: ' '}, exitCode: EXIT.configuration, names: 'AWS_ENDPOINT_URL'},
   {case: 'no Region at all, AWS_REGION empty', args: rotation(ALIAS, KEY), env: {AWS_REGION: ''}, exitCode: EXIT.configuration, names: 'Region'},
 ]
 

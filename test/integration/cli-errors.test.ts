@@ -60,7 +60,7 @@ describe('usage errors exit 252 with one line, before any request is needed', ()
   })
 })
 
-describe('command-line errors outside update-alias exit 252 with one line', () => {
+describe('command-line errors outside update-alias exit 252 (253 for the environment) with one line', () => {
   it.each([
     ['an unknown command', ['update-alia', '--alias-name', ALIAS], "command update-alia not found"],
     ['an unknown top-level flag', ['--no-such-flag'], '--no-such-flag'],
@@ -80,14 +80,14 @@ describe('command-line errors outside update-alias exit 252 with one line', () =
     expect(run.stderr).toContain('--endpoint-url is empty')
   })
 
-  it('an AWS_DEFAULT_OUTPUT that is not a format, named as the variable', async () => {
+  it('an AWS_DEFAULT_OUTPUT that is not a format, named as the variable, exit 253', async () => {
     const endpoint = await closedLoopbackUrl()
     const env = {...cliEnvironment(), AWS_DEFAULT_OUTPUT: 'xml'}
     const run = await runCli(
       ['update-alias', '--alias-name', ALIAS, '--target-key-id', '1234abcd-12ab-34cd-56ef-1234567890ab', '--endpoint-url', endpoint],
       env,
     )
-    expect(run.exitCode).toBe(252)
+    expect(run.exitCode).toBe(253)
     expectOneLineWithoutStack(run.stderr)
     expect(run.stderr).toContain("AWS_DEFAULT_OUTPUT 'xml'")
   })
@@ -171,7 +171,7 @@ describe('help', () => {
     expect(run.exitCode).toBe(0)
     expect(run.stdout).toContain('USAGE')
     expect(run.stdout).toContain('key-usage-match')
-    expect(run.stdout).toMatch(/^ {2}252 +invalid command line or input$/m)
+    expect(run.stdout).toMatch(/^ {2}252 +a bad flag or input document \(--cli-input-json\/yaml\)$/m)
     expect(run.stderr).toBe('')
   })
 })

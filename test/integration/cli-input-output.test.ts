@@ -359,7 +359,7 @@ describe('the default output format', () => {
     expect(run.stdout).toBe('')
   })
 
-  it('exits 252 naming the profile when its output setting is not a format, before any request', async () => {
+  it('exits 253 naming the profile when its output setting is not a format, before any request', async () => {
     // given an endpoint where nothing listens, so any request would end the run with 255
     const endpoint = await closedLoopbackUrl()
     const env = withConfig('[profile ops]\noutput = xml\nregion = us-east-1\n')
@@ -368,7 +368,7 @@ describe('the default output format', () => {
     const run = await runCli(['update-alias', ...VALID_INPUT, '--profile', 'ops', '--endpoint-url', endpoint], env)
 
     // then
-    expect(run.exitCode).toBe(252)
+    expect(run.exitCode).toBe(253)
     expectOneLine(run.stderr)
     expect(run.stderr).toContain("The output setting 'xml' of profile ops")
     expect(run.stdout).toBe('')

@@ -136,12 +136,25 @@ describe('resolveAwsSettings: Region', () => {
     expect((error as ConfigurationError).exitCode).toBe(253)
   })
 
-  it('rejects a Region that is not a Region name, naming where it came from', async () => {
+  it('rejects a Region from the environment that is not a Region name: exit 253, naming the variable', async () => {
     givenEnv({AWS_REGION: 'US East 1'})
     const error = await errorFrom({})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).exitCode).toBe(253)
+    expect((error as ConfigurationError).message).toContain("AWS_REGION 'US East 1'")
+  })
+
+  it('rejects a Region flag that is not a Region name: exit 252, naming the flag', async () => {
+    const error = await errorFrom({region: 'US East 1'})
     expect(error).toBeInstanceOf(UsageError)
-    expect((error as UsageError).exitCode).toBe(252)
-    expect((error as UsageError).message).toContain("AWS_REGION 'US East 1'")
+    expect((error as UsageError).message).toMatch(/^--region 'US East 1' is not a Region name/)
+  })
+
+  it("names the profile whose region is not a Region name, with a capital first letter", async () => {
+    givenAwsFiles('[profile ma]\nregion = Mars!\n')
+    const error = await errorFrom({profile: 'ma'})
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).message).toBe("Profile ma's region 'Mars!' is not a Region name such as us-east-1.")
   })
 })
 
@@ -217,17 +230,17 @@ describe('resolveAwsSettings: endpoint', () => {
   })
 
   it.each([
-    ['the flag', {endpointUrl: 'localhost:4566'}, {}, "--endpoint-url 'localhost:4566'"],
-    ['the flag', {endpointUrl: 'kms.example.com'}, {}, "--endpoint-url 'kms.example.com'"],
+    ['--endpoint-url', {endpointUrl: 'localhost:4566'}, {}, "--endpoint-url 'localhost:4566'"],
+    ['--endpoint-url', {endpointUrl: 'kms.example.com'}, {}, "--endpoint-url 'kms.example.com'"],
     ['AWS_ENDPOINT_URL_KMS', {}, {AWS_ENDPOINT_URL_KMS: 'kms.local'}, "AWS_ENDPOINT_URL_KMS 'kms.local'"],
     ['AWS_ENDPOINT_URL', {}, {AWS_ENDPOINT_URL: 'ftp://kms.local'}, "AWS_ENDPOINT_URL 'ftp://kms.local'"],
   ])(
-    'rejects an endpoint without an http(s) scheme from %s, exit 252',
-    async (_, options: AwsOptions, env: Record<string, string>, named) => {
+    'rejects an endpoint without an http(s) scheme from %s: exit 252 for the flag, else 253',
+    async (source, options: AwsOptions, env: Record<string, string>, named) => {
       givenEnv(env)
       const error = await errorFrom(options)
-      expect(error).toBeInstanceOf(UsageError)
-      expect((error as UsageError).exitCode).toBe(252)
+      expect(error).toBeInstanceOf(source.startsWith('--') ? UsageError : ConfigurationError)
+      expect((error as UsageError).exitCode).toBe(source.startsWith('--') ? 252 : 253)
       expect((error as UsageError).message).toContain(named)
     },
   )
@@ -420,7 +433,7 @@ describe('resolveAwsSettings: CA bundle', () => {
   it("falls back on the profile's ca_bundle, and treats an empty AWS_CA_BUNDLE as unset", async () => {
     givenProfileBundle(bundle('profile.pem'))
     givenEnv({AWS_CA_BUNDLE: ''})
-    expect((await resolveAwsSettings({})).caBundle).toMatchObject({source: 'the ca_bundle of the profile'})
+    expect((await resolveAwsSettings({})).caBundle).toMatchObject({source: "the default profile's ca_bundle"})
   })
 
   const namedBy: Array<[string, (path: string) => AwsOptions, string]> = [
@@ -439,7 +452,7 @@ describe('resolveAwsSettings: CA bundle', () => {
         givenProfileBundle(path)
         return {}
       },
-      'the ca_bundle of the profile',
+      "the default profile's ca_bundle",
     ],
   ]
 

@@ -51,7 +51,7 @@ describe('resolveOutputFormat', () => {
     const env = withConfig('[profile ops]\noutput = xml\n')
     await expect(resolveOutputFormat(undefined, 'ops', env)).rejects.toThrow(
       expect.objectContaining({
-        exitCode: 252,
+        exitCode: 253,
         message: `The output setting 'xml' of profile ops in ${env.AWS_CONFIG_FILE} is not one of json, yaml, ` +
           'yaml-stream, text, table, off: pass --output or change the profile.',
       }),

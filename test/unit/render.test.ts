@@ -414,9 +414,9 @@ describe('outputFormatFromEnvironment', () => {
     expect(outputFormatFromEnvironment(env)).toBeUndefined()
   })
 
-  it('rejects a value that is not a format, naming the variable, with exit 252', () => {
+  it('rejects a value that is not a format, naming the variable, with exit 253', () => {
     expect(() => outputFormatFromEnvironment({AWS_DEFAULT_OUTPUT: 'xml'})).toThrow(
-      expect.objectContaining({exitCode: 252, message: expect.stringContaining("AWS_DEFAULT_OUTPUT 'xml'")}),
+      expect.objectContaining({exitCode: 253, message: expect.stringContaining("AWS_DEFAULT_OUTPUT 'xml'")}),
     )
   })
 })
