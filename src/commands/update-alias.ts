@@ -3,7 +3,7 @@ import {Command, Errors, Flags} from '@oclif/core'
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
 import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
-import {checkOperationInput, operationInput, withSkeletonValue} from '../lib/cli-input.js'
+import {checkOperationInput, operationInput, withLastValues, withSkeletonValue} from '../lib/cli-input.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
@@ -312,7 +312,12 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
   /** Every complaint of the flag parser is a usage error, told in one line. */
   private async parseFlags() {
     try {
-      const {flags} = await this.parse(UpdateAlias, withSkeletonValue(this.argv))
+      const valueFlags = new Set(
+        Object.entries(UpdateAlias.flags)
+          .filter(([, flag]) => flag.type === 'option')
+          .map(([name]) => name),
+      )
+      const {flags} = await this.parse(UpdateAlias, withLastValues(withSkeletonValue(this.argv), valueFlags))
       return flags
     } catch (error) {
       // --help has been shown; oclif ends the run this way.

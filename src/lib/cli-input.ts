@@ -34,6 +34,34 @@ export interface InputDocumentOptions {
 const SKELETON_FLAG = '--generate-cli-skeleton'
 
 /**
+ * The AWS CLI takes the last of a repeated option, so that a runbook can append one to override
+ * an earlier one; the flag parser refuses any repeat. Earlier occurrences of `valueFlags` (flag
+ * names that take a value) are left out before parsing; booleans may repeat as they are.
+ */
+export function withLastValues(argv: readonly string[], valueFlags: ReadonlySet<string>): string[] {
+  const occurrences = new Map<string, number[]>()
+  const tokenCount = new Map<number, number>()
+  for (let index = 0; index < argv.length; index++) {
+    if (argv[index] === '--') break
+    const match = /^--([a-z][\w-]*)(=.*)?$/.exec(argv[index])
+    if (!match || !valueFlags.has(match[1])) continue
+    const count = match[2] === undefined && index + 1 < argv.length ? 2 : 1
+    occurrences.set(match[1], [...(occurrences.get(match[1]) ?? []), index])
+    tokenCount.set(index, count)
+    index += count - 1
+  }
+
+  const dropped = new Set<number>()
+  for (const starts of occurrences.values()) {
+    for (const start of starts.slice(0, -1)) {
+      for (let offset = 0; offset < (tokenCount.get(start) ?? 1); offset++) dropped.add(start + offset)
+    }
+  }
+
+  return argv.filter((_, index) => !dropped.has(index))
+}
+
+/**
  * `--generate-cli-skeleton` with no value means `input`, as in the AWS CLI. The flag parser only
  * knows options with a value, so the value is written in before parsing.
  */

@@ -14,9 +14,15 @@ export function escapeControlCharacters(text: string): string {
   })
 }
 
-/** A value as error messages quote it: escaped, so that the message stays one line. */
+/** Longer values are cut in messages, so that one line stays readable. */
+const SHOWN_MAX_LENGTH = 120
+
+/** A value as error messages quote it: escaped, so that the message stays one line, and cut when long. */
 export function shown(value: string): string {
-  return `'${escapeControlCharacters(value)}'`
+  const characters = [...value]
+  if (characters.length <= SHOWN_MAX_LENGTH) return `'${escapeControlCharacters(value)}'`
+  const start = characters.slice(0, SHOWN_MAX_LENGTH - 20).join('')
+  return `'${escapeControlCharacters(start)}…' (${characters.length} characters)`
 }
 
 /** An error that ends the run with one line on stderr and a documented exit code. */

@@ -208,6 +208,15 @@ export function toKmsRotateError(error: unknown, operation: string, {endpoint, p
   }
 
   const status = sdkError.$metadata?.httpStatusCode
+  if (status !== undefined && status < 300 && sdkError.$fault === undefined) {
+    // A success status with a body the SDK cannot read: something other than KMS answered.
+    return new KmsRotateError(
+      `The endpoint "${endpoint}" answered ${operation} with HTTP ${status} but not as KMS does: ` +
+        'check that it is a KMS endpoint.',
+      EXIT.other,
+    )
+  }
+
   if (status !== undefined) {
     // Without $fault the SDK could not read the answer at all: a proxy's error page, say.
     return sdkError.$fault === undefined

@@ -88,7 +88,7 @@ function seconds(milliseconds: number): string {
 function updateState({alias, to, updateAccepted, updateError}: Omit<RotationReport, 'summary'>): string {
   const change = `${alias} -> ${to.keyId ?? 'the target key'}`
   if (updateAccepted) return `UpdateAlias was accepted for ${change}`
-  return `UpdateAlias was sent for ${change} but its answer was lost (${updateError?.replace(/\.$/, '')})`
+  return `UpdateAlias was sent for ${change} and its answer was lost (${updateError?.replace(/\.$/, '')})`
 }
 
 function lastRead({verification}: Omit<RotationReport, 'summary'>): string {
@@ -136,7 +136,7 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
 
     case 'unconfirmed': {
       const reason = verification?.error
-        ? `polling stopped: ${verification.error}`
+        ? `polling stopped: ${verification.error.replace(/\.$/, '')}`
         : `it was not seen on ${target} within ${seconds(verification?.waitedMs ?? 0)}`
       return `${updateState(report)}, but ${reason}${lastRead(report)}; run the command again to confirm.`
     }

@@ -10,6 +10,7 @@ import {linesOf, runCli} from '../support/cli.js'
 import {useMoto} from '../support/moto-per-test.js'
 import {parseJsonReport} from '../support/report-schema.js'
 import {
+  ABSENT_KEY_ID,
   aliasAndTarget,
   aliasesOn,
   ALIAS,
@@ -162,6 +163,21 @@ describe('update-alias flags', () => {
     expect(report.outcome).toBe('submitted')
     // The one ListAliases is the preflight's count of the new key's aliases.
     expect(report.apiCalls).toEqual({DescribeKey: 2, GetKeyPolicy: 2, ListGrants: 2, ListAliases: 1, UpdateAlias: 1})
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
+  })
+})
+
+describe('update-alias with an option given twice', () => {
+  it('takes the last one, as the AWS CLI does, so a runbook can append an override', async () => {
+    // given
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+
+    // when --output and --target-key-id are each given twice
+    const run = await updateAlias(ABSENT_KEY_ID, '--output', 'text', '--target-key-id', given.target, '--output=json')
+
+    // then the last of each counts
+    expect(run.exitCode).toBe(0)
+    expect(parseJsonReport(run.stdout).outcome).toBe('rotated')
     expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
   })
 })

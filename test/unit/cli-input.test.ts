@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {checkOperationInput, operationInput, withSkeletonValue} from '../../src/lib/cli-input.js'
+import {checkOperationInput, operationInput, withLastValues, withSkeletonValue} from '../../src/lib/cli-input.js'
 import {inputSkeletonYaml} from '../../src/lib/skeleton.js'
 
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab'
@@ -24,6 +24,25 @@ function usageError(message: string | RegExp) {
   const matcher = typeof message === 'string' ? expect.stringContaining(message) : expect.stringMatching(message)
   return expect.objectContaining({exitCode: 252, message: matcher})
 }
+
+describe('withLastValues', () => {
+  const VALUE_FLAGS = new Set(['output', 'alias-name'])
+
+  it.each([
+    ['a flag given twice', ['--output', 'json', '--output', 'text'], ['--output', 'text']],
+    ['the = form', ['--output=json', '--yes', '--output', 'text'], ['--yes', '--output', 'text']],
+    ['three times, mixed', ['--output', 'json', '--output=yaml', '--output', 'text'], ['--output', 'text']],
+    [
+      'a flag, not a value that looks like one',
+      ['--alias-name', '--output', '--alias-name', 'alias/app'],
+      ['--alias-name', 'alias/app'],
+    ],
+    ['booleans, left as they are', ['--yes', '--yes'], ['--yes', '--yes']],
+    ['anything after --', ['--output', 'json', '--', '--output', 'text'], ['--output', 'json', '--', '--output', 'text']],
+  ])('keeps only the last of %s', (_, argv, expected) => {
+    expect(withLastValues(argv, VALUE_FLAGS)).toEqual(expected)
+  })
+})
 
 describe('withSkeletonValue', () => {
   it.each([

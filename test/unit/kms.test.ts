@@ -122,6 +122,17 @@ describe('toKmsRotateError', () => {
     )
   })
 
+  it('turns a success status with an unreadable body into exit 255 naming the endpoint', () => {
+    // given what the SDK throws when something other than KMS answers 200
+    const unreadable = Object.assign(new SyntaxError('Unexpected token'), {$metadata: {httpStatusCode: 200}})
+    const error = toKmsRotateError(unreadable, 'DescribeKey', {endpoint: ENDPOINT})
+    expect(error).not.toBeInstanceOf(ServiceError)
+    expect((error as KmsRotateError).exitCode).toBe(255)
+    expect(error.message).toBe(
+      `The endpoint "${ENDPOINT}" answered DescribeKey with HTTP 200 but not as KMS does: check that it is a KMS endpoint.`,
+    )
+  })
+
   it.each([
     ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'],
     ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'],
