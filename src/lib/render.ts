@@ -183,27 +183,41 @@ function asciiTable(head?: string[]): Table.Table {
   })
 }
 
+/** A cell as the AWS CLI's table prints it: Python's spelling of booleans, nothing for null. */
+function tableCell(value: string | number | boolean | null): string {
+  if (typeof value === 'boolean') return value ? 'True' : 'False'
+  return value === null ? '' : String(value)
+}
+
 function renderTable(report: RotationReport): string {
   const summary = asciiTable()
-  for (const key of ['alias', 'region', 'outcome', 'dryRun', 'updateSent', 'updateAccepted', 'elapsedMs', 'summary'] as const) {
-    summary.push({[key]: String(report[key])})
-  }
+  const fields = ['alias', 'region', 'outcome', 'dryRun', 'updateSent', 'updateAccepted', 'updateError'] as const
+  for (const key of [...fields, 'elapsedMs', 'summary'] as const) summary.push({[key]: tableCell(report[key])})
 
-  const keys = asciiTable(['', 'keyId', 'keySpec', 'keyUsage', 'keyState', 'keyManager'])
+  const keys = asciiTable(['', 'keyId', 'arn', 'keySpec', 'keyUsage', 'keyState', 'keyManager'])
   for (const side of ['from', 'to'] as const) {
     const key = report[side]
-    keys.push([side, key.keyId, key.keySpec, key.keyUsage, key.keyState, key.keyManager].map((cell) => cell ?? ''))
+    keys.push([side, key.keyId, key.arn, key.keySpec, key.keyUsage, key.keyState, key.keyManager].map(tableCell))
   }
 
   const checks = asciiTable(['check', 'status', 'message'])
   for (const check of report.checks) checks.push([check.id, check.status, check.message])
+
+  const tables = [summary, keys, checks]
+  if (report.verification) {
+    const {polls, pagesRead, waitedMs, lastSeenTarget, error} = report.verification
+    const verification = asciiTable(['polls', 'pagesRead', 'waitedMs', 'lastSeenTarget', 'error'])
+    verification.push([polls, pagesRead, waitedMs, lastSeenTarget, error].map(tableCell))
+    tables.push(verification)
+  }
 
   const calls = asciiTable(['operation', 'calls', 'retries'])
   for (const [operation, count] of Object.entries(report.apiCalls)) {
     calls.push([operation, String(count), String(report.apiRetries[operation] ?? 0)])
   }
 
-  return [summary, keys, checks, calls].map((table) => table.toString()).join('\n') + '\n'
+  tables.push(calls)
+  return tables.map((table) => table.toString()).join('\n') + '\n'
 }
 
 interface TableSection {

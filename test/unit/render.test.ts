@@ -318,6 +318,24 @@ describe('renderMachine', () => {
     for (const operation of ['DescribeKey', 'UpdateAlias', 'ListAliases']) expect(table).toContain(operation)
     expect(table).not.toMatch(ANSI_ESCAPE)
   })
+
+  it('prints the verification, the ARNs and why an answer was lost, with booleans as the AWS CLI spells them', () => {
+    // given an unconfirmed run whose UpdateAlias answer was lost
+    const report: RotationReport = {
+      ...fixedReport(),
+      outcome: 'unconfirmed',
+      updateAccepted: false,
+      updateError: 'The connection closed before UpdateAlias was answered.',
+      verification: {polls: 3, pagesRead: 3, waitedMs: 2000, error: null, lastSeenTarget: CURRENT_KEY_ID},
+    }
+    // when it is printed as a table
+    const rows = renderMachine(report, 'table').split('\n')
+    // then nothing that explains the outcome is left out
+    expect(rows).toContainEqual(expect.stringMatching(/^\| updateError +\| The connection closed before UpdateAlias/))
+    expect(rows).toContainEqual(expect.stringMatching(/^\| updateAccepted +\| False +\|$/))
+    expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^\\| 3 +\\| 3 +\\| 2000 +\\| ${CURRENT_KEY_ID} +\\| +\\|$`)))
+    expect(rows.join('\n')).toContain(keyArn(TARGET_KEY_ID))
+  })
 })
 
 describe('renderHuman', () => {
