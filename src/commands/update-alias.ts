@@ -4,7 +4,7 @@ import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-pr
 import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {checkOperationInput, operationInput, withLastValues, withSkeletonValue} from '../lib/cli-input.js'
-import {KmsRotateError, UsageError} from '../lib/errors.js'
+import {KmsRotateError, shown, UsageError} from '../lib/errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
 import {pagerFor, writeThroughPager} from '../lib/pager.js'
@@ -336,6 +336,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       )
         .replace(/\.$/, '')
         .replace(/\bflag (?!-)([a-z][\w-]*)/, 'flag --$1')
+        .replace(/ but received: ?(.*)$/, (_, value: string) => ` but received ${shown(value)}`)
       throw new UsageError(`${firstLine}. See 'kms-rotate update-alias --help'.`)
     }
   }

@@ -89,6 +89,7 @@ const flagCases: BadInput[] = [
   {case: 'a flag given no value', args: ['update-alias', '--target-key-id', KEY, '--alias-name'], exitCode: EXIT.usage, names: '--alias-name'},
   {case: 'a negative --wait-timeout', args: rotation(ALIAS, KEY, '--wait-timeout', '-1'), exitCode: EXIT.usage, names: '--wait-timeout'},
   {case: 'a --wait-timeout that is not a number', args: rotation(ALIAS, KEY, '--wait-timeout', 'soon'), exitCode: EXIT.usage, names: 'soon'},
+  {case: 'an empty --wait-timeout', args: rotation(ALIAS, KEY, '--wait-timeout', ''), exitCode: EXIT.usage, names: "received ''"},
   {case: 'a --wait-timeout over a day', args: rotation(ALIAS, KEY, '--wait-timeout', '86401'), exitCode: EXIT.usage, names: '--wait-timeout'},
   {case: 'an unknown --output', args: rotation(ALIAS, KEY, '--output', 'xml'), exitCode: EXIT.usage, names: 'xml'},
   {case: 'an empty --region', args: rotation(ALIAS, KEY, '--region', ''), exitCode: EXIT.usage, names: '--region'},
