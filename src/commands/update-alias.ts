@@ -110,6 +110,13 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       default: false,
       summary: 'Accept a new key that principals allowed to use the current key may not use.',
     }),
+    canary: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary:
+        'Once the alias is seen on the new key, encrypt, sign or MAC once through it; if that fails, move it back. ' +
+        'On by default.',
+    }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
       default: false,
@@ -280,6 +287,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           expectedCurrentKey,
           acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
           allowAccessLoss: flags['allow-access-loss'],
+          canary: flags.canary,
         },
         {
           ...pollProgress(aliasName, stderrColour),

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 
-import {DescribeKeyCommand, ListAliasesCommand, UpdateAliasCommand} from '@aws-sdk/client-kms'
+import {DescribeKeyCommand, EncryptCommand, ListAliasesCommand, UpdateAliasCommand} from '@aws-sdk/client-kms'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import {parse as parseYaml} from 'yaml'
@@ -29,6 +29,7 @@ import {
   newGateway,
   notFound,
   REGION,
+  serviceException,
   TARGET_KEY_ID,
   THIRD_KEY_ID,
   UNFILTERED,
@@ -119,6 +120,27 @@ const SCENARIOS: Record<Outcome, Scenario> = {
       })
       hooks.signal = controller.signal
     },
+  },
+  'rolled-back': {
+    arrange: () => {
+      givenMatchingKeys()
+      kmsMock.on(EncryptCommand).rejects(serviceException('DisabledException', 'The key is disabled.'))
+      kmsMock
+        .on(DescribeKeyCommand, {KeyId: ALIAS})
+        .resolvesOnce({KeyMetadata: keyMetadata(CURRENT_KEY_ID)})
+        .resolves({KeyMetadata: keyMetadata(TARGET_KEY_ID)})
+      kmsMock.on(ListAliasesCommand, UNFILTERED).resolvesOnce(MOVED).resolves(STALE)
+    },
+    request: {canary: true},
+  },
+  'rollback-failed': {
+    // The read before moving it back shows the alias on the old key, so nothing is written.
+    arrange: () => {
+      givenMatchingKeys()
+      kmsMock.on(EncryptCommand).rejects(serviceException('DisabledException', 'The key is disabled.'))
+      kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    },
+    request: {canary: true},
   },
 }
 
