@@ -201,6 +201,8 @@ function fixedReport(): RotationReport {
     ],
     accessChanges: [],
     verification: {polls: 2, pagesRead: 3, waitedMs: 312, error: null, lastSeenTarget: null},
+    canary: null,
+    rollback: null,
     apiCalls: {DescribeKey: 2, UpdateAlias: 1, ListAliases: 3},
     apiRetries: {ListAliases: 1},
     elapsedMs: 345,
@@ -271,7 +273,7 @@ describe('renderMachine', () => {
     const lines = renderMachine(report, 'text').split('\n')
     // then the top-level scalars come first, in key order, with Python's spelling of booleans
     expect(lines[0]).toBe(
-      [ALIAS, 'False', '345', 'rotated', REGION, report.summary, 'True', 'None', 'True'].join('\t'),
+      [ALIAS, 'None', 'False', '345', 'rotated', REGION, 'None', report.summary, 'True', 'None', 'True'].join('\t'),
     )
     // and each nested object and list element is one line led by its upper-cased key
     expect(lines.slice(1)).toEqual([
@@ -302,7 +304,7 @@ describe('renderMachine', () => {
     // when it is printed as text
     const lines = renderMachine(report, 'text').split('\n')
     // then every null field reads None, and empty objects and lists print nothing
-    const topLevel = [ALIAS, 'False', '345', 'refused', REGION, report.summary, 'True', 'None', 'True', 'None']
+    const topLevel = [ALIAS, 'None', 'False', '345', 'refused', REGION, 'None', report.summary, 'True', 'None', 'True', 'None']
     expect(lines[0]?.split('\t')).toEqual(topLevel)
     expect(lines.slice(1)).toEqual([
       'FROM\tNone\tNone\tNone\tNone\tNone\tNone',
