@@ -3,6 +3,7 @@ import {randomBytes} from 'node:crypto'
 import type {KeyMetadata} from '@aws-sdk/client-kms'
 import pRetry from 'p-retry'
 
+import {keySpecOf, keyUsageOf} from './checks.js'
 import {KmsRotateError, ServiceError} from './errors.js'
 import type {KmsGateway} from './kms.js'
 import type {KeySummary} from './report.js'
@@ -87,7 +88,7 @@ function signAndVerify(key: KeyMetadata): RoundTrip {
 
 function macAndVerify(key: KeyMetadata): RoundTrip {
   // HMAC_256 keys take HMAC_SHA_256, and so on; DescribeKey lists the one that fits.
-  const fromSpec = `HMAC_SHA_${(key.KeySpec ?? 'HMAC_256').replace('HMAC_', '')}`
+  const fromSpec = `HMAC_SHA_${(keySpecOf(key) ?? 'HMAC_256').replace('HMAC_', '')}`
   const algorithm = preferred(key.MacAlgorithms, fromSpec, fromSpec) as never
   return {
     operations: ['GenerateMac', 'VerifyMac'],
@@ -103,9 +104,10 @@ function macAndVerify(key: KeyMetadata): RoundTrip {
 
 /** The round trip for the new key's KeyUsage, or why there is none. */
 export function roundTripFor(key: KeyMetadata): RoundTrip | {skip: string} {
-  switch (key.KeyUsage) {
+  const usage = keyUsageOf(key)
+  switch (usage) {
     case 'ENCRYPT_DECRYPT': {
-      return key.KeySpec === 'SYMMETRIC_DEFAULT' ? symmetricRoundTrip() : asymmetricEncrypt(key)
+      return keySpecOf(key) === 'SYMMETRIC_DEFAULT' ? symmetricRoundTrip() : asymmetricEncrypt(key)
     }
 
     case 'SIGN_VERIFY': {
@@ -121,7 +123,7 @@ export function roundTripFor(key: KeyMetadata): RoundTrip | {skip: string} {
     }
 
     default: {
-      return {skip: `skipped: no canary for KeyUsage ${key.KeyUsage ?? 'unknown'}`}
+      return {skip: `skipped: no canary for KeyUsage ${usage ?? 'unknown'}`}
     }
   }
 }
