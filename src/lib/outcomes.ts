@@ -16,7 +16,7 @@ export const OUTCOMES = {
   interrupted: {exitCode: 130, meaning: 'Ctrl-C; the report says whether UpdateAlias was sent'},
   overwritten: {exitCode: 4, meaning: 'updated, then seen on a third key: another writer moved it'},
   'rolled-back': {exitCode: 5, meaning: 'the canary failed; the alias was moved back to the old key'},
-  'rollback-failed': {exitCode: 6, meaning: 'canary failed, the alias was not moved back; the report says where it is'},
+  'rollback-failed': {exitCode: 6, meaning: 'the canary failed; the alias was not moved back, see the summary'},
 } as const
 
 export type Outcome = keyof typeof OUTCOMES

@@ -184,6 +184,16 @@ describe('the canary, per kind of key', () => {
     expect(report.canary).toMatchObject({status: 'passed', operations: ['Encrypt']})
   })
 
+  it('tells the kind of key from its algorithms when DescribeKey leaves KeyUsage out, as moto does', async () => {
+    // given symmetric keys described without KeyUsage
+    givenKeys({KeyUsage: undefined, EncryptionAlgorithms: ['SYMMETRIC_DEFAULT']})
+    givenEncryptAnsweredBy(TARGET_KEY_ID)
+    // when the alias is rotated
+    const report = await rotate()
+    // then the symmetric round trip ran
+    expect(report.canary).toMatchObject({status: 'passed', operations: ['Encrypt', 'Decrypt']})
+  })
+
   it('skips key agreement keys with the reason, and stays rotated', async () => {
     // given ECC key agreement keys
     givenKeys({KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT'})
