@@ -29,6 +29,23 @@ class OldKeyAnswered extends Error {}
 
 class CanaryMismatch extends Error {}
 
+/**
+ * What the second call of a round trip answers when the alias still resolves to the old key
+ * there: the ciphertext, signature or MAC came from the new key. Retried like OldKeyAnswered.
+ */
+const OTHER_KEY_ANSWERS = new Set(['IncorrectKeyException', 'KMSInvalidSignatureException', 'KMSInvalidMacException'])
+
+class SecondCallLagged extends Error {}
+
+async function secondCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    if (error instanceof ServiceError && OTHER_KEY_ANSWERS.has(error.code)) throw new SecondCallLagged(error.message)
+    throw error
+  }
+}
+
 interface RoundTrip {
   operations: string[]
   run: (kms: KmsGateway, alias: string, signal?: AbortSignal) => Promise<string | undefined>
@@ -47,7 +64,9 @@ function symmetricRoundTrip(): RoundTrip {
     async run(kms, alias, signal) {
       const plaintext = randomBytes(32)
       const encrypted = await kms.encrypt({KeyId: alias, Plaintext: plaintext}, signal)
-      const decrypted = await kms.decrypt({KeyId: alias, CiphertextBlob: encrypted.CiphertextBlob}, signal)
+      const decrypted = await secondCall(() =>
+        kms.decrypt({KeyId: alias, CiphertextBlob: encrypted.CiphertextBlob}, signal),
+      )
       if (!decrypted.Plaintext || !plaintext.equals(Buffer.from(decrypted.Plaintext))) {
         throw new CanaryMismatch('Decrypt did not give back the plaintext that Encrypt was given')
       }
@@ -79,7 +98,7 @@ function signAndVerify(key: KeyMetadata): RoundTrip {
     async run(kms, alias, signal) {
       const input = {KeyId: alias, Message: MESSAGE, MessageType: 'RAW' as const, SigningAlgorithm: algorithm}
       const signed = await kms.sign(input, signal)
-      const verified = await kms.verify({...input, Signature: signed.Signature}, signal)
+      const verified = await secondCall(() => kms.verify({...input, Signature: signed.Signature}, signal))
       if (!verified.SignatureValid) throw new CanaryMismatch('Verify found the signature from Sign invalid')
       return signed.KeyId
     },
@@ -95,7 +114,7 @@ function macAndVerify(key: KeyMetadata): RoundTrip {
     async run(kms, alias, signal) {
       const input = {KeyId: alias, Message: MESSAGE, MacAlgorithm: algorithm}
       const generated = await kms.generateMac(input, signal)
-      const verified = await kms.verifyMac({...input, Mac: generated.Mac}, signal)
+      const verified = await secondCall(() => kms.verifyMac({...input, Mac: generated.Mac}, signal))
       if (!verified.MacValid) throw new CanaryMismatch('VerifyMac found the MAC from GenerateMac invalid')
       return generated.KeyId
     },
@@ -136,7 +155,7 @@ export function namesKey(answer: string | undefined, key: KeySummary): boolean {
 
 /**
  * One round trip through the alias. When the old key answers, KMS has not spread the alias
- * change yet: that alone is retried. Refused access is not the key's fault, so it skips.
+ * change yet: that alone is retried, in either call. Refused access is not the key's fault, so it skips.
  */
 export async function runCanary(
   kms: KmsGateway,
@@ -158,7 +177,7 @@ export async function runCanary(
         if (namesKey(result.answeredBy ?? undefined, keys.previous)) throw new OldKeyAnswered()
         throw new CanaryMismatch(`answered by ${result.answeredBy ?? 'no key'}, not the new key`)
       },
-      {...CANARY_BACKOFF, signal, shouldRetry: ({error}) => error instanceof OldKeyAnswered},
+      {...CANARY_BACKOFF, signal, shouldRetry: ({error}) => error instanceof OldKeyAnswered || error instanceof SecondCallLagged},
     )
     return {...result, status: 'passed', message: `${through} answered by ${result.answeredBy}`}
   } catch (error) {
@@ -169,6 +188,10 @@ export async function runCanary(
     if (error instanceof OldKeyAnswered) {
       const message = `${through} still answered by the old key ${result.answeredBy} after ${result.attempts} tries`
       return {...result, message}
+    }
+
+    if (error instanceof SecondCallLagged) {
+      return {...result, message: `${through} failed after ${result.attempts} tries: ${error.message.replace(/\.$/, '')}`}
     }
 
     // A call that got no answer proves nothing about the new key either; it counts as a failure.

@@ -235,6 +235,30 @@ describe('the canary and eventual consistency', () => {
     expect(report.outcome).toBe('rolled-back')
   })
 
+  it('tries again when Decrypt through the alias still reaches the old key (IncorrectKeyException)', async () => {
+    // given a Decrypt that first answers IncorrectKeyException, then gives the plaintext back
+    givenKeys()
+    let plaintext: Uint8Array | undefined
+    kmsMock.on(EncryptCommand).callsFake((input: {Plaintext: Uint8Array}) => {
+      plaintext = input.Plaintext
+      return {KeyId: keyArn(TARGET_KEY_ID), CiphertextBlob: new Uint8Array([1])}
+    })
+    let decrypts = 0
+    kmsMock.on(DecryptCommand).callsFake(() => {
+      if (decrypts++ === 0) {
+        throw serviceException('IncorrectKeyException', 'The key ID in the request does not identify the key.')
+      }
+
+      return {KeyId: keyArn(TARGET_KEY_ID), Plaintext: plaintext}
+    })
+    // when the alias is rotated
+    const report = await rotate()
+    // then the second round trip passes, with no rollback
+    expect(report.outcome).toBe('rotated')
+    expect(report.canary).toMatchObject({status: 'passed', attempts: 2})
+    expect(updatesSent()).toEqual([TARGET_KEY_ID])
+  })
+
   it('does not retry an error answer', async () => {
     // given an Encrypt that KMS refuses
     givenKeys()
