@@ -17,6 +17,8 @@ import {versionLine} from '../lib/version.js'
 /** The help section for the options that work as in `aws kms update-alias`. */
 const AWS_CLI = 'AWS CLI'
 
+const OUTCOME_WIDTH = Math.max(...Object.keys(OUTCOMES).map((outcome) => outcome.length))
+
 /** Node's timers hold at most 2^31 - 1 ms; a longer timeout would fire at once. */
 const MAX_TIMEOUT_SECONDS = 2_147_483
 
@@ -30,13 +32,14 @@ export default class UpdateAlias extends Command {
 
   static description = `Runs every preflight check (DescribeKey, GetKeyPolicy and ListGrants on the alias's key and \
 on the new key, ListAliases of the new key), calls UpdateAlias, then polls ListAliases until the alias is seen \
-on the new key. On a terminal it shows the plan and asks before changing anything; elsewhere it never prompts.
+on the new key. Then, unless --no-canary, it encrypts, signs or MACs once through the alias and checks that \
+the new key answered; if not, it moves the alias back to the old key. On a terminal it shows the plan and asks before changing anything; elsewhere it never prompts.
 
 Checks, each reported as pass, fail, warn or skip; a check fails when:
 ${helpTable(CHECK_IDS.map((id) => [id, CHECKS[id]]))}
 
 Exit codes:
-${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padEnd(11), row.meaning]))}`
+${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padEnd(OUTCOME_WIDTH), row.meaning]))}`
 
   static examples = [
     {
@@ -109,6 +112,13 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     'allow-access-loss': Flags.boolean({
       default: false,
       summary: 'Accept a new key that principals allowed to use the current key may not use.',
+    }),
+    canary: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary:
+        'Once the alias is seen on the new key, encrypt, sign or MAC once through it; if that fails, move it back. ' +
+        'On by default.',
     }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
@@ -280,6 +290,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           expectedCurrentKey,
           acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
           allowAccessLoss: flags['allow-access-loss'],
+          canary: flags.canary,
         },
         {
           ...pollProgress(aliasName, stderrColour),

@@ -1,11 +1,29 @@
 import {
+  DecryptCommand,
   DescribeKeyCommand,
+  EncryptCommand,
+  GenerateMacCommand,
   GetKeyPolicyCommand,
   KMSClient,
   ListAliasesCommand,
   ListKeysCommand,
   ListGrantsCommand,
+  SignCommand,
   UpdateAliasCommand,
+  VerifyCommand,
+  VerifyMacCommand,
+  type DecryptCommandInput,
+  type DecryptCommandOutput,
+  type EncryptCommandInput,
+  type EncryptCommandOutput,
+  type GenerateMacCommandInput,
+  type GenerateMacCommandOutput,
+  type SignCommandInput,
+  type SignCommandOutput,
+  type VerifyCommandInput,
+  type VerifyCommandOutput,
+  type VerifyMacCommandInput,
+  type VerifyMacCommandOutput,
   type UpdateAliasCommandInput,
   type UpdateAliasCommandOutput,
   type AliasListEntry,
@@ -434,5 +452,32 @@ export class KmsGateway {
 
       marker = output.NextMarker
     }
+  }
+
+  // The canary's calls. Their answers hold plaintext, ciphertext, signatures or MACs; the debug
+  // log, as for every call, gets only the operation, status and request id.
+
+  async encrypt(input: EncryptCommandInput, abortSignal?: AbortSignal): Promise<EncryptCommandOutput> {
+    return this.call('Encrypt', () => this.kms.send(new EncryptCommand(input), {abortSignal}))
+  }
+
+  async decrypt(input: DecryptCommandInput, abortSignal?: AbortSignal): Promise<DecryptCommandOutput> {
+    return this.call('Decrypt', () => this.kms.send(new DecryptCommand(input), {abortSignal}))
+  }
+
+  async sign(input: SignCommandInput, abortSignal?: AbortSignal): Promise<SignCommandOutput> {
+    return this.call('Sign', () => this.kms.send(new SignCommand(input), {abortSignal}))
+  }
+
+  async verify(input: VerifyCommandInput, abortSignal?: AbortSignal): Promise<VerifyCommandOutput> {
+    return this.call('Verify', () => this.kms.send(new VerifyCommand(input), {abortSignal}))
+  }
+
+  async generateMac(input: GenerateMacCommandInput, abortSignal?: AbortSignal): Promise<GenerateMacCommandOutput> {
+    return this.call('GenerateMac', () => this.kms.send(new GenerateMacCommand(input), {abortSignal}))
+  }
+
+  async verifyMac(input: VerifyMacCommandInput, abortSignal?: AbortSignal): Promise<VerifyMacCommandOutput> {
+    return this.call('VerifyMac', () => this.kms.send(new VerifyMacCommand(input), {abortSignal}))
   }
 }

@@ -15,6 +15,8 @@ export const OUTCOMES = {
   unconfirmed: {exitCode: 4, meaning: 'updated, not seen before the deadline; rerun to confirm'},
   interrupted: {exitCode: 130, meaning: 'Ctrl-C; the report (after a second Ctrl-C, stderr) says whether UpdateAlias was sent'},
   overwritten: {exitCode: 4, meaning: 'updated, then seen on a third key: another writer moved it'},
+  'rolled-back': {exitCode: 5, meaning: 'the canary failed; the alias was moved back to the old key'},
+  'rollback-failed': {exitCode: 7, meaning: 'the canary failed; the alias was not moved back, see the summary'},
 } as const
 
 export type Outcome = keyof typeof OUTCOMES

@@ -1,6 +1,7 @@
 import type {KeyMetadata} from '@aws-sdk/client-kms'
 
 import type {AccessChange} from './access.js'
+import type {CanaryResult} from './canary.js'
 import {keySpecOf, keyUsageOf, type CheckResult} from './checks.js'
 import type {Outcome} from './outcomes.js'
 
@@ -25,6 +26,17 @@ export interface Verification {
   lastSeenTarget: string | null
 }
 
+/** Moving the alias back to the old key after a failed canary. */
+export interface Rollback {
+  /** UpdateAlias to the old key was sent; false when the alias was no longer on the new key. */
+  sent: boolean
+  /** ListAliases showed the alias on the old key again. */
+  seen: boolean
+  /** Where the alias pointed at the last read (DescribeKey, then ListAliases); null when unknown. */
+  aliasTarget: string | null
+  error: string | null
+}
+
 /** The machine report; schema/report.schema.json describes it for consumers. */
 export interface RotationReport {
   alias: string
@@ -43,6 +55,9 @@ export interface RotationReport {
   /** Who may use the current key and may not use the new one, per the key policies and grants. */
   accessChanges: AccessChange[]
   verification: Verification | null
+  /** The round trip through the alias after it was seen on the new key; null when none was due. */
+  canary: CanaryResult | null
+  rollback: Rollback | null
   apiCalls: Record<string, number>
   /** Attempts the SDK client retried after throttling or server errors, per operation. */
   apiRetries: Record<string, number>
@@ -97,6 +112,13 @@ function lastRead({verification}: Omit<RotationReport, 'summary'>): string {
   return `; at the last read (poll ${verification.polls}) it pointed at ${where}`
 }
 
+/** After `rotated`: what the canary showed, or a warning when it could not run. */
+function canaryNote({canary}: Omit<RotationReport, 'summary'>): string {
+  if (!canary) return ''
+  if (canary.status === 'passed') return ` Canary: ${canary.message}.`
+  return ` Warning: the canary was ${canary.message.replace(/\.$/, '')}; the new key was not tried.`
+}
+
 /** One sentence that says what happened and, when the alias state is not settled, what to do. */
 export function describeOutcome(report: Omit<RotationReport, 'summary'>): string {
   const {alias, from, to, verification} = report
@@ -105,7 +127,7 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
     case 'rotated': {
       const polls = verification ? ` (seen on poll ${verification.polls}, after ${seconds(verification.waitedMs)})` : ''
       const lost = report.updateAccepted ? '' : ' The answer to UpdateAlias was lost; the alias was read back.'
-      return `${alias} now points at ${target}${polls}.${lost}`
+      return `${alias} now points at ${target}${polls}.${lost}${canaryNote(report)}`
     }
 
     case 'unchanged': {
@@ -154,6 +176,22 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
         `${updateState(report)}, but ${poll} showed ${alias} on ${where}, neither the old key ` +
         `${from.keyId ?? ''} nor the new one: someone else moved it, and that change was left in place; ` +
         'find out who before running the command again.'
+      )
+    }
+
+    case 'rolled-back': {
+      return (
+        `Canary failed: ${report.canary?.message ?? 'no answer'}. ${alias} was moved back to ${from.keyId} ` +
+        `and seen there; ${target} was left as it is: find out why it fails before trying again.`
+      )
+    }
+
+    case 'rollback-failed': {
+      const where = report.rollback?.aliasTarget ?? 'an unknown key'
+      const why = report.rollback?.error ? ` (${report.rollback.error.replace(/\.$/, '')})` : ''
+      return (
+        `Canary failed: ${report.canary?.message ?? 'no answer'}. ${alias} was not moved back to ` +
+        `${from.keyId ?? 'the old key'}${why}; at the last read it pointed at ${where}: check it before anything else.`
       )
     }
   }

@@ -2,11 +2,13 @@ import type {KeyMetadata} from '@aws-sdk/client-kms'
 import pRetry from 'p-retry'
 
 import {assessAccess, type AccessFacts, type KeyAccessReads, type Read} from './access.js'
+import {runCanary} from './canary.js'
 import {checkExpectedCurrent, runChecks, type AliasListing, type KeyLookup, type PreflightFacts} from './checks.js'
 import {IncompleteListingError, KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
 import {isReservedAliasName, placeDifferences, type TargetKeyReference} from './identifiers.js'
 import type {KmsGateway} from './kms.js'
 import {EXIT, type Outcome} from './outcomes.js'
+import {rollBack} from './rollback.js'
 import {
   describeOutcome,
   notFoundCheck,
@@ -33,6 +35,8 @@ export interface RotationRequest {
   acknowledgeVerifyBreak?: boolean
   /** access-parity warns instead of failing. */
   allowAccessLoss?: boolean
+  /** Once the alias is seen on the new key, use it once through the alias; move it back if that fails. */
+  canary?: boolean
 }
 
 export interface RotationHooks {
@@ -308,6 +312,8 @@ export async function rotateAlias(
     checks: [],
     accessChanges: [],
     verification: null,
+    canary: null,
+    rollback: null,
     apiCalls: kms.apiCalls,
     apiRetries: kms.apiRetries,
     elapsedMs: 0,
@@ -382,7 +388,21 @@ export async function rotateAlias(
       hooks.onWaitEnd?.(seen)
     }
 
-    return finish(seen ? 'rotated' : 'unconfirmed')
+    if (!seen) return finish('unconfirmed')
+    if (!request.canary || !facts.targetKey.found) return finish('rotated')
+    const moved = {previous: report.from, next: report.to}
+    report.canary = await runCanary(kms, aliasName, {...moved, nextMetadata: facts.targetKey.key}, signal)
+    if (report.canary.status !== 'failed') return finish('rotated')
+    report.rollback = await rollBack(kms, aliasName, moved, async (keyId, previousKeyId) =>
+      waitUntilAliasTargets(
+        kms,
+        aliasName,
+        keyId,
+        {timeoutSeconds: request.waitTimeoutSeconds, onePagePerPoll: request.onePagePerPoll, previousKeyId},
+        {},
+      ),
+    )
+    return finish(report.rollback.seen ? 'rolled-back' : 'rollback-failed')
   } catch (error) {
     // An answer from KMS says what happened, even if Ctrl-C came while it was on its way.
     if (signal?.aborted && !(error instanceof ServiceError)) return finish('interrupted')

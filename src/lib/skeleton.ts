@@ -55,6 +55,8 @@ export function placeholderReport(aliasName = 'alias/ExampleAlias'): RotationRep
     checks: CHECK_IDS.map((id) => ({id, status: 'pass', message: 'message'})),
     accessChanges: [{principal: 'principal', operations: ['Decrypt'], conditional: false, source: 'policy'}],
     verification: {polls: 1, pagesRead: 1, waitedMs: 0, error: 'error', lastSeenTarget: 'lastSeenTarget'},
+    canary: {status: 'passed', operations: ['Encrypt', 'Decrypt'], attempts: 1, answeredBy: 'answeredBy', message: 'message'},
+    rollback: {sent: true, seen: true, aliasTarget: 'aliasTarget', error: 'error'},
     apiCalls: {DescribeKey: 2, UpdateAlias: 1, ListAliases: 1},
     apiRetries: {DescribeKey: 1},
     elapsedMs: 0,

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 
-import {DescribeKeyCommand, ListAliasesCommand, UpdateAliasCommand} from '@aws-sdk/client-kms'
+import {DescribeKeyCommand, EncryptCommand, ListAliasesCommand, UpdateAliasCommand} from '@aws-sdk/client-kms'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import {parse as parseYaml} from 'yaml'
@@ -29,6 +29,7 @@ import {
   newGateway,
   notFound,
   REGION,
+  serviceException,
   TARGET_KEY_ID,
   THIRD_KEY_ID,
   UNFILTERED,
@@ -120,6 +121,27 @@ const SCENARIOS: Record<Outcome, Scenario> = {
       hooks.signal = controller.signal
     },
   },
+  'rolled-back': {
+    arrange: () => {
+      givenMatchingKeys()
+      kmsMock.on(EncryptCommand).rejects(serviceException('DisabledException', 'The key is disabled.'))
+      kmsMock
+        .on(DescribeKeyCommand, {KeyId: ALIAS})
+        .resolvesOnce({KeyMetadata: keyMetadata(CURRENT_KEY_ID)})
+        .resolves({KeyMetadata: keyMetadata(TARGET_KEY_ID)})
+      kmsMock.on(ListAliasesCommand, UNFILTERED).resolvesOnce(MOVED).resolves(STALE)
+    },
+    request: {canary: true},
+  },
+  'rollback-failed': {
+    // The read before moving it back shows the alias on the old key, so nothing is written.
+    arrange: () => {
+      givenMatchingKeys()
+      kmsMock.on(EncryptCommand).rejects(serviceException('DisabledException', 'The key is disabled.'))
+      kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    },
+    request: {canary: true},
+  },
 }
 
 async function reportFor(outcome: Outcome): Promise<RotationReport> {
@@ -179,6 +201,8 @@ function fixedReport(): RotationReport {
     ],
     accessChanges: [],
     verification: {polls: 2, pagesRead: 3, waitedMs: 312, error: null, lastSeenTarget: null},
+    canary: null,
+    rollback: null,
     apiCalls: {DescribeKey: 2, UpdateAlias: 1, ListAliases: 3},
     apiRetries: {ListAliases: 1},
     elapsedMs: 345,
@@ -261,7 +285,7 @@ describe('renderMachine', () => {
     const lines = renderMachine(report, 'text').split('\n')
     // then the top-level scalars come first, in key order, with Python's spelling of booleans
     expect(lines[0]).toBe(
-      [ALIAS, 'False', '345', 'rotated', REGION, report.summary, 'True', 'None', 'True'].join('\t'),
+      [ALIAS, 'None', 'False', '345', 'rotated', REGION, 'None', report.summary, 'True', 'None', 'True'].join('\t'),
     )
     // and each nested object and list element is one line led by its upper-cased key
     expect(lines.slice(1)).toEqual([
@@ -292,7 +316,7 @@ describe('renderMachine', () => {
     // when it is printed as text
     const lines = renderMachine(report, 'text').split('\n')
     // then every null field reads None, and empty objects and lists print nothing
-    const topLevel = [ALIAS, 'False', '345', 'refused', REGION, report.summary, 'True', 'None', 'True', 'None']
+    const topLevel = [ALIAS, 'None', 'False', '345', 'refused', REGION, 'None', report.summary, 'True', 'None', 'True', 'None']
     expect(lines[0]?.split('\t')).toEqual(topLevel)
     expect(lines.slice(1)).toEqual([
       'FROM\tNone\tNone\tNone\tNone\tNone\tNone',
