@@ -1,17 +1,18 @@
 import {Command, Errors, Flags} from '@oclif/core'
 
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
-import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/aws-config.js'
+import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {checkOperationInput, operationInput, withSkeletonValue} from '../lib/cli-input.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
-import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
-import {pagerFor, writeThroughPager} from '../lib/pager.js'
-import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
+import {JOURNAL_VARIABLE, journalPath} from '../lib/journal.js'
+import {EXIT, exitCodeTable} from '../lib/outcomes.js'
+import {formatReport, queryFrom, resolveOutputFormat} from '../lib/output.js'
 import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
+import {runRotation} from '../lib/rotation-run.js'
 import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
-import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress, type Interrupt} from '../lib/terminal.js'
+import {canPrompt} from '../lib/terminal.js'
 import {versionLine} from '../lib/version.js'
 
 /** The help section for the options that work as in `aws kms update-alias`. */
@@ -109,6 +110,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     'allow-access-loss': Flags.boolean({
       default: false,
       summary: 'Accept a new key that principals allowed to use the current key may not use.',
+    }),
+    journal: Flags.string({
+      summary: `Append the run's record to this file; else ${JOURNAL_VARIABLE}, else the XDG state directory.`,
     }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
@@ -246,30 +250,18 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     // With nothing to ask, a missing argument is a usage error before any client exists.
     if (promptMode === 'off') checkOperationInput(input)
 
-    const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}] = await Promise.all([
-      import('../lib/kms.js'),
-      import('../lib/rotate.js'),
-    ])
-    const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
-    debugLog?.(describeSettings(settings))
-    const endpoint = endpointOf(settings)
-    const warning = unverifiedTlsWarning(settings, endpoint)
-    if (warning) process.stderr.write(`${warning}\n`)
-    const client = createKmsClient(settings, {debugLog})
-    const kms = new KmsGateway(client, {endpoint, profile: settings.profile}, debugLog)
-    const colour = colourFor(process.stdout, process.env, flags.color)
-    const stderrColour = colourFor(process.stderr, process.env, flags.color)
-    const asks = !flags.yes && !flags['dry-run'] && canPrompt()
-
-    let interrupt: Interrupt | undefined
-    let report
-    try {
-      const answered = await promptForMissing(input, kms, promptMode, searchOnTerminal(stderrColour))
-      const {aliasName, target} = checkOperationInput({...input, ...answered})
-      interrupt = interruptOnSigint(aliasName)
-      report = await rotateAlias(
-        kms,
-        {
+    await runRotation({
+      command: 'update-alias',
+      settings,
+      profileSettings,
+      flags,
+      output,
+      query,
+      journal: journalPath(flags.journal),
+      async prepare(kms, stderrColour) {
+        const answered = await promptForMissing(input, kms, promptMode, searchOnTerminal(stderrColour))
+        const {aliasName, target} = checkOperationInput({...input, ...answered})
+        return {
           aliasName,
           target,
           region: settings.region,
@@ -280,33 +272,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           expectedCurrentKey,
           acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
           allowAccessLoss: flags['allow-access-loss'],
-        },
-        {
-          ...pollProgress(aliasName, stderrColour),
-          confirm: asks ? confirmOnTerminal(stderrColour, interrupt.controller) : undefined,
-          signal: interrupt.controller.signal,
-          onUpdateInFlight: interrupt.onUpdateInFlight,
-        },
-      )
-    } finally {
-      interrupt?.release()
-      client.destroy()
-    }
-
-    const {exitCode} = OUTCOMES[report.outcome]
-    const text = formatReport(report, output, query, colour)
-    const pager = pagerFor({
-      noCliPager: flags['no-cli-pager'],
-      profilePager: profileSettings.cliPager,
-      stdoutIsTerminal: process.stdout.isTTY === true,
+        }
+      },
     })
-    if (pager && text !== '') await writeThroughPager(text, pager)
-    else process.stdout.write(text)
-    // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
-    // human report has just shown it on the same terminal.
-    const machine = machineFormat(output, query) !== undefined
-    if (exitCode !== 0 && (machine || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
-    process.exitCode = exitCode
   }
 
   /** Every complaint of the flag parser is a usage error, told in one line. */

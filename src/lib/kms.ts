@@ -296,6 +296,8 @@ export class KmsGateway {
   readonly apiCalls: Record<string, number> = {}
   /** Attempts the SDK made beyond the first, per operation: throttling and server errors. */
   readonly apiRetries: Record<string, number> = {}
+  /** The request id of every call KMS answered, per operation, for the journal. */
+  readonly requestIds: Record<string, string[]> = {}
 
   constructor(
     private readonly kms: Pick<KMSClient, 'send'>,
@@ -318,6 +320,7 @@ export class KmsGateway {
   }
 
   private logCall(operation: string, startedAt: number, metadata?: ResponseMetadata, errorName?: string): void {
+    this.recordRequestId(operation, metadata?.requestId)
     const retries = Math.max((metadata?.attempts ?? 1) - 1, 0)
     if (retries > 0) this.apiRetries[operation] = (this.apiRetries[operation] ?? 0) + retries
     if (!this.log) return
@@ -425,5 +428,9 @@ export class KmsGateway {
 
       marker = output.NextMarker
     }
+  }
+
+  private recordRequestId(operation: string, requestId: string | undefined): void {
+    if (requestId) (this.requestIds[operation] ??= []).push(requestId)
   }
 }
