@@ -1,13 +1,13 @@
-import {Command, Errors, Flags} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
 
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
 import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {checkOperationInput, operationInput, withSkeletonValue} from '../lib/cli-input.js'
-import {KmsRotateError, UsageError} from '../lib/errors.js'
+import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {JOURNAL_VARIABLE, journalPath} from '../lib/journal.js'
-import {EXIT, exitCodeTable} from '../lib/outcomes.js'
+import {exitCodeTable} from '../lib/outcomes.js'
 import {formatReport, queryFrom, resolveOutputFormat} from '../lib/output.js'
 import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
 import {runRotation} from '../lib/rotation-run.js'
@@ -283,45 +283,11 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       const {flags} = await this.parse(UpdateAlias, withSkeletonValue(this.argv))
       return flags
     } catch (error) {
-      // --help has been shown; oclif ends the run this way.
-      if (error instanceof Errors.ExitError) throw error
-      // oclif may put the reason on a line of its own, under a heading such as 'Parsing --FLAG'.
-      const [heading, ...reasons] = (error as Error).message
-        .split('\n')
-        .map((line) => line.replaceAll(/\u001B\[[0-9;]*m/g, '').trim())
-        .filter((line) => line !== '' && !line.startsWith('See more help'))
-      const firstLine = (
-        reasons.length === 0
-          ? heading
-          : /^The following errors? occurred:$/.test(heading)
-            ? reasons[0]
-            : `${heading}: ${reasons[0]}`
-      )
-        .replace(/\.$/, '')
-        .replace(/\bflag (?!-)([a-z][\w-]*)/, 'flag --$1')
-      throw new UsageError(`${firstLine}. See 'kms-rotate update-alias --help'.`)
+      throw parseFailure(error, 'update-alias')
     }
   }
 
   async catch(error: Error): Promise<void> {
-    if (error instanceof Errors.ExitError) {
-      process.exitCode = error.oclif.exit
-      return
-    }
-
-    const {message, exitCode} = describeFailure(error)
-    process.stderr.write(`${message}\n`)
-    if (this.argv.includes('--debug') && error.stack) process.stderr.write(`${error.stack}\n`)
-    process.exitCode = exitCode
-  }
-}
-
-/** One line and an exit code for anything that ends the run without a report. */
-function describeFailure(error: Error): {message: string; exitCode: number} {
-  if (error instanceof KmsRotateError) return {message: error.message, exitCode: error.exitCode}
-
-  return {
-    message: `Internal error: ${error.message}. Run again with --debug and report the output.`,
-    exitCode: EXIT.other,
+    endWithFailure(error, this.argv)
   }
 }
