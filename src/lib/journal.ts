@@ -64,7 +64,8 @@ function reasonOf(error: unknown): string {
   const {code, message} = error as NodeJS.ErrnoException
   if (code === 'EISDIR') return 'it is a directory'
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
-  if (code === 'ENOTDIR') return 'a part of the path is not a directory'
+  // mkdir answers EEXIST when a part of the path is a file.
+  if (code === 'ENOTDIR' || code === 'EEXIST') return 'a part of the path is not a directory'
   if (code === 'EROFS') return 'the file system is read-only'
   return code ?? message
 }
