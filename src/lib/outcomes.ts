@@ -31,7 +31,7 @@ export const EXIT = {
 
 export const ERROR_EXIT_MEANINGS: ReadonlyArray<{exitCode: number; meaning: string}> = [
   {exitCode: EXIT.usage, meaning: 'invalid command line or input'},
-  {exitCode: EXIT.configuration, meaning: 'no Region, an unknown profile, or no credentials'},
+  {exitCode: EXIT.configuration, meaning: 'no Region, an unknown profile, no credentials, or a journal that cannot be written'},
   {exitCode: EXIT.service, meaning: 'AWS answered with an error that is not a check result'},
   {exitCode: EXIT.other, meaning: 'anything else: network or TLS failure, internal error'},
 ]
