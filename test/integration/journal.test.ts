@@ -224,6 +224,23 @@ describe('rollback', () => {
     expect(await kms.aliasTarget(ALIAS)).toBe(third.KeyId)
   })
 
+  it('--journal-entry 2 moves the alias back by the older move when it is on that move\'s new key', async () => {
+    // given the alias moved from A to B, then from B to C, then put back on B by someone else
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    const third = await kms.createKey()
+    expect((await updateAlias(given.target)).exitCode).toBe(0)
+    expect((await updateAlias(third.KeyId)).exitCode).toBe(0)
+    await kms.client.send(new UpdateAliasCommand({AliasName: ALIAS, TargetKeyId: given.targetKeyId}))
+
+    // when
+    const run = await rollback('--journal-entry', '2')
+
+    // then it is back on A, and the rollback line names the first move
+    expect(run.exitCode).toBe(0)
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.currentKeyId)
+    expect(journalLines().at(-1)).toMatchObject({command: 'rollback', outcome: 'rotated', rollbackOf: 1})
+  })
+
   it('is refused by compare-and-swap when the alias was moved elsewhere meanwhile: exit 3, alias left there', async () => {
     // given
     const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
