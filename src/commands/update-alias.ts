@@ -1,17 +1,18 @@
-import {Command, Errors, Flags} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
 
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
-import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/aws-config.js'
+import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {checkOperationInput, operationInput, withLastValues, withSkeletonValue} from '../lib/cli-input.js'
-import {KmsRotateError, shown, UsageError} from '../lib/errors.js'
+import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
-import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
-import {pagerFor, writeThroughPager} from '../lib/pager.js'
-import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
+import {JOURNAL_VARIABLE, journalPath} from '../lib/journal.js'
+import {exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
+import {formatReport, queryFrom, resolveOutputFormat} from '../lib/output.js'
 import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
+import {runRotation} from '../lib/rotation-run.js'
 import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
-import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress, type Interrupt} from '../lib/terminal.js'
+import {canPrompt} from '../lib/terminal.js'
 import {versionLine} from '../lib/version.js'
 
 /** The help section for the options that work as in `aws kms update-alias`. */
@@ -119,6 +120,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       summary:
         'Once the alias is seen on the new key, encrypt, sign or MAC once through it; if that fails, move it back. ' +
         'On by default.',
+    }),
+    journal: Flags.string({
+      summary: `Append the run's record to this file; else ${JOURNAL_VARIABLE}, else the XDG state directory.`,
     }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
@@ -256,30 +260,18 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     // With nothing to ask, a missing argument is a usage error before any client exists.
     if (promptMode === 'off') checkOperationInput(input)
 
-    const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}] = await Promise.all([
-      import('../lib/kms.js'),
-      import('../lib/rotate.js'),
-    ])
-    const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
-    debugLog?.(describeSettings(settings))
-    const endpoint = endpointOf(settings)
-    const warning = unverifiedTlsWarning(settings, endpoint)
-    if (warning) process.stderr.write(`${warning}\n`)
-    const client = createKmsClient(settings, {debugLog})
-    const kms = new KmsGateway(client, {endpoint, profile: settings.profile}, debugLog)
-    const colour = colourFor(process.stdout, process.env, flags.color)
-    const stderrColour = colourFor(process.stderr, process.env, flags.color)
-    const asks = !flags.yes && !flags['dry-run'] && canPrompt()
-
-    let interrupt: Interrupt | undefined
-    let report
-    try {
-      const answered = await promptForMissing(input, kms, promptMode, searchOnTerminal(stderrColour))
-      const {aliasName, target} = checkOperationInput({...input, ...answered})
-      interrupt = interruptOnSigint(aliasName)
-      report = await rotateAlias(
-        kms,
-        {
+    await runRotation({
+      command: 'update-alias',
+      settings,
+      profileSettings,
+      flags,
+      output,
+      query,
+      journal: journalPath(flags.journal),
+      async prepare(kms, stderrColour) {
+        const answered = await promptForMissing(input, kms, promptMode, searchOnTerminal(stderrColour))
+        const {aliasName, target} = checkOperationInput({...input, ...answered})
+        return {
           aliasName,
           target,
           region: settings.region,
@@ -291,33 +283,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
           allowAccessLoss: flags['allow-access-loss'],
           canary: flags.canary,
-        },
-        {
-          ...pollProgress(aliasName, stderrColour),
-          confirm: asks ? confirmOnTerminal(stderrColour, interrupt.controller) : undefined,
-          signal: interrupt.controller.signal,
-          onUpdateInFlight: interrupt.onUpdateInFlight,
-        },
-      )
-    } finally {
-      interrupt?.release()
-      client.destroy()
-    }
-
-    const {exitCode} = OUTCOMES[report.outcome]
-    const text = formatReport(report, output, query, colour)
-    const pager = pagerFor({
-      noCliPager: flags['no-cli-pager'],
-      profilePager: profileSettings.cliPager,
-      stdoutIsTerminal: process.stdout.isTTY === true,
+        }
+      },
     })
-    if (pager && text !== '') await writeThroughPager(text, pager)
-    else process.stdout.write(text)
-    // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
-    // human report has just shown it on the same terminal.
-    const machine = machineFormat(output, query) !== undefined
-    if (exitCode !== 0 && (machine || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
-    process.exitCode = exitCode
   }
 
   /** Every complaint of the flag parser is a usage error, told in one line. */
@@ -331,46 +299,11 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       const {flags} = await this.parse(UpdateAlias, withLastValues(withSkeletonValue(this.argv), valueFlags))
       return flags
     } catch (error) {
-      // --help has been shown; oclif ends the run this way.
-      if (error instanceof Errors.ExitError) throw error
-      // oclif may put the reason on a line of its own, under a heading such as 'Parsing --FLAG'.
-      const [heading, ...reasons] = (error as Error).message
-        .split('\n')
-        .map((line) => line.replaceAll(/\u001B\[[0-9;]*m/g, '').trim())
-        .filter((line) => line !== '' && !line.startsWith('See more help'))
-      const firstLine = (
-        reasons.length === 0
-          ? heading
-          : /^The following errors? occurred:$/.test(heading)
-            ? reasons[0]
-            : `${heading}: ${reasons[0]}`
-      )
-        .replace(/\.$/, '')
-        .replace(/\bflag (?!-)([a-z][\w-]*)/, 'flag --$1')
-        .replace(/ but received: ?(.*)$/, (_, value: string) => ` but received ${shown(value)}`)
-      throw new UsageError(`${firstLine}. See 'kms-rotate update-alias --help'.`)
+      throw parseFailure(error, 'update-alias')
     }
   }
 
   async catch(error: Error): Promise<void> {
-    if (error instanceof Errors.ExitError) {
-      process.exitCode = error.oclif.exit
-      return
-    }
-
-    const {message, exitCode} = describeFailure(error)
-    process.stderr.write(`${message}\n`)
-    if (this.argv.includes('--debug') && error.stack) process.stderr.write(`${error.stack}\n`)
-    process.exitCode = exitCode
-  }
-}
-
-/** One line and an exit code for anything that ends the run without a report. */
-function describeFailure(error: Error): {message: string; exitCode: number} {
-  if (error instanceof KmsRotateError) return {message: error.message, exitCode: error.exitCode}
-
-  return {
-    message: `Internal error: ${error.message}. Run again with --debug and report the output.`,
-    exitCode: EXIT.other,
+    endWithFailure(error, this.argv)
   }
 }

@@ -323,6 +323,8 @@ export class KmsGateway {
   readonly apiCalls: Record<string, number> = {}
   /** Attempts the SDK made beyond the first, per operation: throttling and server errors. */
   readonly apiRetries: Record<string, number> = {}
+  /** The request id of every call KMS answered, per operation, for the journal. */
+  readonly requestIds: Record<string, string[]> = {}
 
   constructor(
     private readonly kms: Pick<KMSClient, 'send'>,
@@ -345,6 +347,7 @@ export class KmsGateway {
   }
 
   private logCall(operation: string, startedAt: number, metadata?: ResponseMetadata, errorName?: string): void {
+    this.recordRequestId(operation, metadata?.requestId)
     const retries = Math.max((metadata?.attempts ?? 1) - 1, 0)
     if (retries > 0) this.apiRetries[operation] = (this.apiRetries[operation] ?? 0) + retries
     if (!this.log) return
@@ -479,5 +482,9 @@ export class KmsGateway {
 
   async verifyMac(input: VerifyMacCommandInput, abortSignal?: AbortSignal): Promise<VerifyMacCommandOutput> {
     return this.call('VerifyMac', () => this.kms.send(new VerifyMacCommand(input), {abortSignal}))
+  }
+
+  private recordRequestId(operation: string, requestId: string | undefined): void {
+    if (requestId) (this.requestIds[operation] ??= []).push(requestId)
   }
 }

@@ -33,7 +33,7 @@ export const EXIT = {
 
 export const ERROR_EXIT_MEANINGS: ReadonlyArray<{exitCode: number; meaning: string}> = [
   {exitCode: EXIT.usage, meaning: 'a bad flag or input document (--cli-input-json/yaml)'},
-  {exitCode: EXIT.configuration, meaning: 'no Region or credentials, an unknown profile, or a bad value in the environment or the AWS config files'},
+  {exitCode: EXIT.configuration, meaning: 'no Region or credentials, an unknown profile, a bad value in the environment or the AWS config files, or a journal that cannot be written'},
   {exitCode: EXIT.service, meaning: 'AWS answered with an error that is not a check result'},
   {exitCode: EXIT.other, meaning: 'anything else: network or TLS failure, internal error'},
 ]

@@ -6,12 +6,16 @@ import {release, type} from 'node:os'
  * its runtime and the operating system.
  */
 export function versionLine(): string {
-  // Read at run time so that bin/run.js can answer --version without loading oclif or the AWS SDK.
-  const {name, version} = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const {name, version} = packageNameAndVersion()
+  return `${name}/${version} node/${process.version} ${type()}/${release()}`
+}
+
+/** Read at run time so that bin/run.js can answer --version without loading oclif or the AWS SDK. */
+export function packageNameAndVersion(): {name: string; version: string} {
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     name: string
     version: string
   }
-  return `${name}/${version} node/${process.version} ${type()}/${release()}`
 }
 
 /** --version anywhere before `--` asks for the version, as in the AWS CLI, whatever else is given. */

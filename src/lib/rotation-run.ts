@@ -1,0 +1,119 @@
+import type {ChalkInstance} from 'chalk'
+
+import {describeSettings, type AwsSettings, type CliProfileSettings} from './aws-config.js'
+import {KmsRotateError} from './errors.js'
+import {Journal, journalEntry, type CallerIdentity} from './journal.js'
+import type {KmsGateway} from './kms.js'
+import {EXIT, OUTCOMES} from './outcomes.js'
+import {formatReport, machineFormat} from './output.js'
+import {pagerFor, writeThroughPager} from './pager.js'
+import type {ReportQuery} from './query.js'
+import {colourFor, type ColorMode, type OutputFormat} from './render.js'
+import type {RotationReport} from './report.js'
+import type {RotationRequest} from './rotate.js'
+import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress, type Interrupt} from './terminal.js'
+import {packageNameAndVersion} from './version.js'
+
+/** The flags that update-alias and rollback share for running a rotation and showing its report. */
+export interface RunFlags {
+  'endpoint-url'?: string
+  'dry-run': boolean
+  yes: boolean
+  debug: boolean
+  color: ColorMode
+  'no-cli-pager': boolean
+}
+
+export interface RotationRun {
+  command: 'update-alias' | 'rollback'
+  settings: AwsSettings
+  profileSettings: CliProfileSettings
+  flags: RunFlags
+  output: OutputFormat | undefined
+  query: ReportQuery | undefined
+  journal: {path: string; source: string}
+  /** The request, once a client exists to prompt with; it may throw to end the run. */
+  prepare: (kms: KmsGateway, stderrColour: ChalkInstance) => Promise<RotationRequest>
+  /** For a rollback: the journal line it undoes. */
+  rollbackOf?: number
+}
+
+/**
+ * Opens the journal, builds the client, runs the rotation, prints its report, and appends the
+ * run's journal line, whether it ended with a report or an error; sets the exit code.
+ */
+export async function runRotation(run: RotationRun): Promise<void> {
+  const {settings, flags} = run
+  // Before any client exists: a run that cannot be recorded changes nothing.
+  const journal = await Journal.open(run.journal)
+  const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}, {callerIdentity}] =
+    await Promise.all([import('./kms.js'), import('./rotate.js'), import('./identity.js')])
+  const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
+  debugLog?.(describeSettings(settings))
+  const endpoint = endpointOf(settings)
+  const warning = unverifiedTlsWarning(settings, endpoint)
+  if (warning) process.stderr.write(`${warning}\n`)
+  const client = createKmsClient(settings, {debugLog})
+  const kms = new KmsGateway(client, {endpoint, profile: settings.profile}, debugLog)
+  const colour = colourFor(process.stdout, process.env, flags.color)
+  const stderrColour = colourFor(process.stderr, process.env, flags.color)
+  const asks = !flags.yes && !flags['dry-run'] && canPrompt()
+
+  let interrupt: Interrupt | undefined
+  let aliasName: string | null = null
+  let report: RotationReport
+  const record = async (result: Parameters<typeof journalEntry>[1]) => {
+    const identity: CallerIdentity = await callerIdentity(settings, flags['endpoint-url'], {debugLog})
+    const facts = {
+      command: run.command,
+      version: packageNameAndVersion().version,
+      identity,
+      region: settings.region,
+      alias: aliasName,
+      dryRun: flags['dry-run'],
+      requestIds: kms.requestIds,
+      rollbackOf: run.rollbackOf,
+    }
+    await journal.append(journalEntry(facts, result))
+  }
+
+  try {
+    try {
+      const request = await run.prepare(kms, stderrColour)
+      aliasName = request.aliasName
+      interrupt = interruptOnSigint(request.aliasName)
+      report = await rotateAlias(kms, request, {
+        ...pollProgress(request.aliasName, stderrColour),
+        confirm: asks ? confirmOnTerminal(stderrColour, interrupt.controller) : undefined,
+        signal: interrupt.controller.signal,
+        onUpdateInFlight: interrupt.onUpdateInFlight,
+      })
+    } catch (error) {
+      const exitCode = error instanceof KmsRotateError ? error.exitCode : EXIT.other
+      await record({error: (error as Error).message, exitCode})
+      throw error
+    } finally {
+      interrupt?.release()
+    }
+
+    await record({report})
+  } finally {
+    client.destroy()
+    await journal.close()
+  }
+
+  const {exitCode} = OUTCOMES[report.outcome]
+  const text = formatReport(report, run.output, run.query, colour)
+  const pager = pagerFor({
+    noCliPager: flags['no-cli-pager'],
+    profilePager: run.profileSettings.cliPager,
+    stdoutIsTerminal: process.stdout.isTTY === true,
+  })
+  if (pager && text !== '') await writeThroughPager(text, pager)
+  else process.stdout.write(text)
+  // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
+  // human report has just shown it on the same terminal.
+  const machine = machineFormat(run.output, run.query) !== undefined
+  if (exitCode !== 0 && (machine || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
+  process.exitCode = exitCode
+}
