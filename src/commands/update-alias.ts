@@ -1,4 +1,5 @@
-import {Command, Errors, Flags} from '@oclif/core'
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import type {ChalkInstance} from 'chalk'
 
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
 import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/aws-config.js'
@@ -6,7 +7,7 @@ import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {checkOperationInput, operationInput, withSkeletonValue} from '../lib/cli-input.js'
 import {KmsRotateError, UsageError} from '../lib/errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
-import {EXIT, exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
+import {EXIT, exitCodeTable, OUTCOMES, type Outcome} from '../lib/outcomes.js'
 import {pagerFor, writeThroughPager} from '../lib/pager.js'
 import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
 import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
@@ -24,6 +25,8 @@ function helpTable(rows: string[][]): string {
   const width = Math.max(...rows.map((row) => row[0].length))
   return rows.map(([first, ...rest]) => `  ${first.padEnd(width)}  ${rest.join('  ')}`).join('\n')
 }
+
+type UpdateAliasFlags = Interfaces.InferredFlags<typeof UpdateAlias.flags>
 
 export default class UpdateAlias extends Command {
   static summary = 'Move a KMS alias to a new key, after checking that the key can take its place.'
@@ -109,6 +112,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     'allow-access-loss': Flags.boolean({
       default: false,
       summary: 'Accept a new key that principals allowed to use the current key may not use.',
+    }),
+    regions: Flags.string({
+      summary: 'Rotate the alias in each of these Regions (r1,r2), one by one, between replicas of mrk- keys.',
+      exclusive: ['region'],
     }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
@@ -218,6 +225,14 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     if (input.targetKeyId !== undefined) parseTargetKeyId(input.targetKeyId, input.sources?.targetKeyId)
     const expected = flags['expected-current-key']
     const expectedCurrentKey = expected === undefined ? undefined : parseExpectedCurrentKey(expected)
+    const multiRegion = flags.regions === undefined ? undefined : await import('../lib/multi-region.js')
+    const regions = multiRegion?.parseRegions(flags.regions as string)
+    if (multiRegion) {
+      // No prompt for the alias or key: a list from one Region would not show what the others hold.
+      multiRegion.checkMultiRegionKey('--target-key-id', checkOperationInput(input).target)
+      if (expectedCurrentKey) multiRegion.checkMultiRegionKey('--expected-current-key', expectedCurrentKey)
+    }
+
     const output = await resolveOutputFormat(flags.output, flags.profile)
     if (skeleton === 'output') {
       // A sample of what a run prints, in the format asked for; JSON in place of the human report.
@@ -227,7 +242,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }
 
     const settings = await resolveAwsSettings({
-      region: flags.region,
+      region: regions?.[0] ?? flags.region,
       profile: flags.profile,
       endpointUrl: flags['endpoint-url'],
       verifySsl: !flags['no-verify-ssl'],
@@ -245,6 +260,28 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     })
     // With nothing to ask, a missing argument is a usage error before any client exists.
     if (promptMode === 'off') checkOperationInput(input)
+    if (multiRegion && regions) {
+      const {aliasName, target} = checkOperationInput(input)
+      const interrupt = interruptOnSigint(aliasName)
+      const stderrColour = colourFor(process.stderr, process.env, flags.color)
+      let report
+      try {
+        report = await multiRegion.rotateInRegions({
+          settings,
+          regions,
+          request: {...this.rotationOptions(flags), aliasName, target, expectedCurrentKey},
+          hooks: this.rotationHooks(flags, aliasName, stderrColour, interrupt),
+          debugLog: flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined,
+        })
+      } finally {
+        interrupt.release()
+      }
+
+      const colour = colourFor(process.stdout, process.env, flags.color)
+      const text = multiRegion.formatMultiRegionReport(report, output, query, colour)
+      await this.finish(flags, profileSettings.cliPager, text, report, machineFormat(output, query) !== undefined)
+      return
+    }
 
     const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}] = await Promise.all([
       import('../lib/kms.js'),
@@ -259,7 +296,6 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     const kms = new KmsGateway(client, {endpoint, profile: settings.profile}, debugLog)
     const colour = colourFor(process.stdout, process.env, flags.color)
     const stderrColour = colourFor(process.stderr, process.env, flags.color)
-    const asks = !flags.yes && !flags['dry-run'] && canPrompt()
 
     let interrupt: Interrupt | undefined
     let report
@@ -269,42 +305,58 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       interrupt = interruptOnSigint(aliasName)
       report = await rotateAlias(
         kms,
-        {
-          aliasName,
-          target,
-          region: settings.region,
-          dryRun: flags['dry-run'],
-          allowKeySpecChange: flags['allow-key-spec-change'],
-          waitTimeoutSeconds: flags['wait-timeout'],
-          onePagePerPoll: flags['no-paginate'],
-          expectedCurrentKey,
-          acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
-          allowAccessLoss: flags['allow-access-loss'],
-        },
-        {
-          ...pollProgress(aliasName, stderrColour),
-          confirm: asks ? confirmOnTerminal(stderrColour, interrupt.controller) : undefined,
-          signal: interrupt.controller.signal,
-          onUpdateInFlight: interrupt.onUpdateInFlight,
-        },
+        {...this.rotationOptions(flags), aliasName, target, region: settings.region, expectedCurrentKey},
+        this.rotationHooks(flags, aliasName, stderrColour, interrupt),
       )
     } finally {
       interrupt?.release()
       client.destroy()
     }
 
-    const {exitCode} = OUTCOMES[report.outcome]
     const text = formatReport(report, output, query, colour)
+    await this.finish(flags, profileSettings.cliPager, text, report, machineFormat(output, query) !== undefined)
+  }
+
+  /** The rotation flags, as every Region's run takes them. */
+  private rotationOptions(flags: UpdateAliasFlags) {
+    return {
+      dryRun: flags['dry-run'],
+      allowKeySpecChange: flags['allow-key-spec-change'],
+      waitTimeoutSeconds: flags['wait-timeout'],
+      onePagePerPoll: flags['no-paginate'],
+      acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
+      allowAccessLoss: flags['allow-access-loss'],
+    }
+  }
+
+  private rotationHooks(flags: UpdateAliasFlags, aliasName: string, stderrColour: ChalkInstance, interrupt: Interrupt) {
+    const asks = !flags.yes && !flags['dry-run'] && canPrompt()
+    return {
+      ...pollProgress(aliasName, stderrColour),
+      confirm: asks ? confirmOnTerminal(stderrColour, interrupt.controller) : undefined,
+      signal: interrupt.controller.signal,
+      onUpdateInFlight: interrupt.onUpdateInFlight,
+    }
+  }
+
+  /** Prints the report, through the pager when there is one, and sets the exit code of its outcome. */
+  private async finish(
+    flags: UpdateAliasFlags,
+    profilePager: string | undefined,
+    text: string,
+    report: {outcome: Outcome; summary: string},
+    machine: boolean,
+  ): Promise<void> {
+    const {exitCode} = OUTCOMES[report.outcome]
     const pager = pagerFor({
       noCliPager: flags['no-cli-pager'],
-      profilePager: profileSettings.cliPager,
+      profilePager,
       stdoutIsTerminal: process.stdout.isTTY === true,
     })
     if (pager && text !== '') await writeThroughPager(text, pager)
     else process.stdout.write(text)
     // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
     // human report has just shown it on the same terminal.
-    const machine = machineFormat(output, query) !== undefined
     if (exitCode !== 0 && (machine || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
     process.exitCode = exitCode
   }

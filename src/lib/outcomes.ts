@@ -15,6 +15,7 @@ export const OUTCOMES = {
   unconfirmed: {exitCode: 4, meaning: 'updated, not seen before the deadline; rerun to confirm'},
   interrupted: {exitCode: 130, meaning: 'Ctrl-C; the report says whether UpdateAlias was sent'},
   overwritten: {exitCode: 4, meaning: 'updated, then seen on a third key: another writer moved it'},
+  partial: {exitCode: 6, meaning: 'with --regions: the Regions ended differently; rollback commands given'},
 } as const
 
 export type Outcome = keyof typeof OUTCOMES

@@ -156,5 +156,10 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
         'find out who before running the command again.'
       )
     }
+
+    case 'partial': {
+      // Only the report of a --regions run, which has its own summary, ends this way.
+      return 'The Regions ended differently; see the report of each Region.'
+    }
   }
 }

@@ -33,6 +33,8 @@ export interface RotationRequest {
   acknowledgeVerifyBreak?: boolean
   /** access-parity warns instead of failing. */
   allowAccessLoss?: boolean
+  /** One Region of --regions: the multi-region check is run too. */
+  multiRegion?: boolean
 }
 
 export interface RotationHooks {
@@ -331,6 +333,7 @@ export async function rotateAlias(
       acknowledgeVerifyBreak: request.acknowledgeVerifyBreak,
       access,
       allowAccessLoss: request.allowAccessLoss ?? false,
+      multiRegion: request.multiRegion,
     }
     report.from = summarizeKey(facts.currentKey.found ? facts.currentKey.key : undefined)
     report.to = summarizeKey(facts.targetKey.found ? facts.targetKey.key : undefined)
