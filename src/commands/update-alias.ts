@@ -1,4 +1,4 @@
-import {Command, Flags} from '@oclif/core'
+import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
 import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
@@ -8,11 +8,11 @@ import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {JOURNAL_VARIABLE, journalPath} from '../lib/journal.js'
 import {exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
-import {formatReport, queryFrom, resolveOutputFormat} from '../lib/output.js'
+import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
 import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
-import {runRotation} from '../lib/rotation-run.js'
+import {rotationHooks, runRotation, showReport} from '../lib/rotation-run.js'
 import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
-import {canPrompt} from '../lib/terminal.js'
+import {canPrompt, interruptOnSigint} from '../lib/terminal.js'
 import {versionLine} from '../lib/version.js'
 
 /** The help section for the options that work as in `aws kms update-alias`. */
@@ -27,6 +27,8 @@ function helpTable(rows: string[][]): string {
   const width = Math.max(...rows.map((row) => row[0].length))
   return rows.map(([first, ...rest]) => `  ${first.padEnd(width)}  ${rest.join('  ')}`).join('\n')
 }
+
+type UpdateAliasFlags = Interfaces.InferredFlags<typeof UpdateAlias.flags>
 
 export default class UpdateAlias extends Command {
   static summary = 'Move a KMS alias to a new key, after checking that the key can take its place.'
@@ -123,6 +125,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }),
     journal: Flags.string({
       summary: `Append the run's record to this file; else ${JOURNAL_VARIABLE}, else the XDG state directory.`,
+    }),
+    regions: Flags.string({
+      summary: 'Rotate the alias in each of these Regions (r1,r2), one by one, between replicas of mrk- keys.',
+      exclusive: ['region'],
     }),
     help: Flags.help({char: 'h'}),
     debug: Flags.boolean({
@@ -232,6 +238,14 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     if (input.targetKeyId !== undefined) parseTargetKeyId(input.targetKeyId, input.sources?.targetKeyId)
     const expected = flags['expected-current-key']
     const expectedCurrentKey = expected === undefined ? undefined : parseExpectedCurrentKey(expected)
+    const multiRegion = flags.regions === undefined ? undefined : await import('../lib/multi-region.js')
+    const regions = multiRegion?.parseRegions(flags.regions as string)
+    if (multiRegion) {
+      // No prompt for the alias or key: a list from one Region would not show what the others hold.
+      multiRegion.checkMultiRegionKey('--target-key-id', checkOperationInput(input).target)
+      if (expectedCurrentKey) multiRegion.checkMultiRegionKey('--expected-current-key', expectedCurrentKey)
+    }
+
     const output = await resolveOutputFormat(flags.output, flags.profile)
     if (skeleton === 'output') {
       // A sample of what a run prints, in the format asked for; JSON in place of the human report.
@@ -241,7 +255,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     }
 
     const settings = await resolveAwsSettings({
-      region: flags.region,
+      region: regions?.[0] ?? flags.region,
       profile: flags.profile,
       endpointUrl: flags['endpoint-url'],
       verifySsl: !flags['no-verify-ssl'],
@@ -259,6 +273,32 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     })
     // With nothing to ask, a missing argument is a usage error before any client exists.
     if (promptMode === 'off') checkOperationInput(input)
+    if (multiRegion && regions) {
+      const {aliasName, target} = checkOperationInput(input)
+      const interrupt = interruptOnSigint(aliasName)
+      const stderrColour = colourFor(process.stderr, process.env, flags.color)
+      let report
+      try {
+        report = await multiRegion.rotateInRegions({
+          settings,
+          regions,
+          request: {...rotationOptions(flags), aliasName, target, expectedCurrentKey},
+          hooks: rotationHooks(flags, aliasName, stderrColour, interrupt),
+          debugLog: flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined,
+        })
+      } finally {
+        interrupt.release()
+      }
+
+      const colour = colourFor(process.stdout, process.env, flags.color)
+      const text = multiRegion.formatMultiRegionReport(report, output, query, colour)
+      await showReport(text, report, {
+        noCliPager: flags['no-cli-pager'],
+        profilePager: profileSettings.cliPager,
+        machine: machineFormat(output, query) !== undefined,
+      })
+      return
+    }
 
     await runRotation({
       command: 'update-alias',
@@ -271,19 +311,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       async prepare(kms, stderrColour) {
         const answered = await promptForMissing(input, kms, promptMode, searchOnTerminal(stderrColour))
         const {aliasName, target} = checkOperationInput({...input, ...answered})
-        return {
-          aliasName,
-          target,
-          region: settings.region,
-          dryRun: flags['dry-run'],
-          allowKeySpecChange: flags['allow-key-spec-change'],
-          waitTimeoutSeconds: flags['wait-timeout'],
-          onePagePerPoll: flags['no-paginate'],
-          expectedCurrentKey,
-          acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
-          allowAccessLoss: flags['allow-access-loss'],
-          canary: flags.canary,
-        }
+        return {...rotationOptions(flags), aliasName, target, region: settings.region, expectedCurrentKey}
       },
     })
   }
@@ -305,5 +333,18 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
 
   async catch(error: Error): Promise<void> {
     endWithFailure(error, this.argv)
+  }
+}
+
+/** The rotation flags, as every Region's run takes them. */
+function rotationOptions(flags: UpdateAliasFlags) {
+  return {
+    dryRun: flags['dry-run'],
+    allowKeySpecChange: flags['allow-key-spec-change'],
+    waitTimeoutSeconds: flags['wait-timeout'],
+    onePagePerPoll: flags['no-paginate'],
+    acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
+    allowAccessLoss: flags['allow-access-loss'],
+    canary: flags.canary,
   }
 }

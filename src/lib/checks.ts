@@ -23,6 +23,7 @@ export const CHECKS = {
   'expected-current': 'the alias is not on --expected-current-key',
   'access-parity': 'someone loses access (--allow-access-loss: a warning)',
   'alias-abac': 'a key policy bases access on aliases (a warning only)',
+  'multi-region': 'with --regions: the current or the new key is not multi-Region',
 } as const
 
 /** KMS's default "Aliases per KMS key" quota. */
@@ -63,6 +64,8 @@ export interface PreflightFacts {
   /** The key policies and grants of both keys, compared; absent when they were not read. */
   access?: AccessFacts
   allowAccessLoss?: boolean
+  /** A run of --regions: both keys must be multi-Region, and multi-region is reported. */
+  multiRegion?: boolean
 }
 
 /** How KMS groups keys for UpdateAlias: it refuses to move an alias between these kinds. */
@@ -373,9 +376,31 @@ const EVALUATORS: Record<CheckId, (facts: PreflightFacts) => CheckResult> = {
   'expected-current': (facts) => checkExpectedCurrent(facts),
   'access-parity': (facts) => checkAccessParity(facts.access, facts.allowAccessLoss ?? false),
   'alias-abac': (facts) => checkAliasAbac(facts.access),
+  'multi-region': checkMultiRegion,
+}
+
+/**
+ * Both keys are multi-Region, so that each Region's alias can move to that Region's replica of
+ * the same key. Only --regions asks for it; a single-Region run does not list it.
+ */
+export function checkMultiRegion({currentKey, targetKey}: PreflightFacts): CheckResult {
+  const id = 'multi-region'
+  if (!currentKey.found || !targetKey.found) {
+    return {id, status: 'skip', message: 'not compared: a key could not be described'}
+  }
+
+  const single = [
+    currentKey.key.MultiRegion !== true && `the current key ${currentKey.key.KeyId} is not multi-Region`,
+    targetKey.key.MultiRegion !== true && `the target key ${targetKey.key.KeyId} is not multi-Region`,
+  ].filter(Boolean)
+  if (single.length > 0) {
+    return {id, status: 'fail', message: `${single.join(' and ')}: --regions needs mrk- keys on both sides`}
+  }
+
+  return {id, status: 'pass', message: 'both keys are multi-Region'}
 }
 
 /** Runs every check; one failure never hides another. */
 export function runChecks(facts: PreflightFacts): CheckResult[] {
-  return CHECK_IDS.map((id) => EVALUATORS[id](facts))
+  return CHECK_IDS.filter((id) => id !== 'multi-region' || facts.multiRegion).map((id) => EVALUATORS[id](facts))
 }

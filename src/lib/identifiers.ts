@@ -7,10 +7,10 @@ export const RESERVED_ALIAS_PREFIX = 'alias/aws/'
 
 const ALIAS_NAME_CHARACTER = /[A-Za-z0-9/_-]/
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const MULTI_REGION_KEY_ID = /^mrk-[0-9a-f]{32}$/i
+export const MULTI_REGION_KEY_ID = /^mrk-[0-9a-f]{32}$/i
 const ARN = /^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)$/
 const PARTITION = /^aws(-[a-z]+)*$/
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
+export const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACCOUNT = /^\d{12}$/
 
 export interface KeyArn {

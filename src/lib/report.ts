@@ -194,5 +194,10 @@ export function describeOutcome(report: Omit<RotationReport, 'summary'>): string
         `${from.keyId ?? 'the old key'}${why}; at the last read it pointed at ${where}: check it before anything else.`
       )
     }
+
+    case 'partial': {
+      // Only the report of a --regions run, which has its own summary, ends this way.
+      return 'The Regions ended differently; see the report of each Region.'
+    }
   }
 }

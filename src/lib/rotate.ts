@@ -37,6 +37,8 @@ export interface RotationRequest {
   allowAccessLoss?: boolean
   /** Once the alias is seen on the new key, use it once through the alias; move it back if that fails. */
   canary?: boolean
+  /** One Region of --regions: the multi-region check is run too. */
+  multiRegion?: boolean
 }
 
 export interface RotationHooks {
@@ -342,6 +344,7 @@ export async function rotateAlias(
       acknowledgeVerifyBreak: request.acknowledgeVerifyBreak,
       access,
       allowAccessLoss: request.allowAccessLoss ?? false,
+      multiRegion: request.multiRegion,
     }
     report.from = summarizeKey(facts.currentKey.found ? facts.currentKey.key : undefined)
     report.to = summarizeKey(facts.targetKey.found ? facts.targetKey.key : undefined)

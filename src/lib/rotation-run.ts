@@ -4,13 +4,13 @@ import {describeSettings, type AwsSettings, type CliProfileSettings} from './aws
 import {KmsRotateError} from './errors.js'
 import {Journal, journalEntry, type CallerIdentity} from './journal.js'
 import type {KmsGateway} from './kms.js'
-import {EXIT, OUTCOMES} from './outcomes.js'
+import {EXIT, OUTCOMES, type Outcome} from './outcomes.js'
 import {formatReport, machineFormat} from './output.js'
 import {pagerFor, writeThroughPager} from './pager.js'
 import type {ReportQuery} from './query.js'
 import {colourFor, type ColorMode, type OutputFormat} from './render.js'
 import type {RotationReport} from './report.js'
-import type {RotationRequest} from './rotate.js'
+import type {RotationHooks, RotationRequest} from './rotate.js'
 import {canPrompt, confirmOnTerminal, interruptOnSigint, pollProgress, type Interrupt} from './terminal.js'
 import {packageNameAndVersion} from './version.js'
 
@@ -57,7 +57,6 @@ export async function runRotation(run: RotationRun): Promise<void> {
   const kms = new KmsGateway(client, {endpoint, profile: settings.profile}, debugLog)
   const colour = colourFor(process.stdout, process.env, flags.color)
   const stderrColour = colourFor(process.stderr, process.env, flags.color)
-  const asks = !flags.yes && !flags['dry-run'] && canPrompt()
 
   let interrupt: Interrupt | undefined
   let aliasName: string | null = null
@@ -82,12 +81,7 @@ export async function runRotation(run: RotationRun): Promise<void> {
       const request = await run.prepare(kms, stderrColour)
       aliasName = request.aliasName
       interrupt = interruptOnSigint(request.aliasName)
-      report = await rotateAlias(kms, request, {
-        ...pollProgress(request.aliasName, stderrColour),
-        confirm: asks ? confirmOnTerminal(stderrColour, interrupt.controller) : undefined,
-        signal: interrupt.controller.signal,
-        onUpdateInFlight: interrupt.onUpdateInFlight,
-      })
+      report = await rotateAlias(kms, request, rotationHooks(flags, request.aliasName, stderrColour, interrupt))
     } catch (error) {
       const exitCode = error instanceof KmsRotateError ? error.exitCode : EXIT.other
       await record({error: (error as Error).message, exitCode})
@@ -102,18 +96,46 @@ export async function runRotation(run: RotationRun): Promise<void> {
     await journal.close()
   }
 
-  const {exitCode} = OUTCOMES[report.outcome]
   const text = formatReport(report, run.output, run.query, colour)
-  const pager = pagerFor({
+  await showReport(text, report, {
     noCliPager: flags['no-cli-pager'],
     profilePager: run.profileSettings.cliPager,
+    machine: machineFormat(run.output, run.query) !== undefined,
+  })
+}
+
+/** Progress, the prompt and Ctrl-C for one rotation of `aliasName`. */
+export function rotationHooks(
+  flags: Pick<RunFlags, 'yes' | 'dry-run'>,
+  aliasName: string,
+  stderrColour: ChalkInstance,
+  interrupt: Interrupt,
+): RotationHooks {
+  const asks = !flags.yes && !flags['dry-run'] && canPrompt()
+  return {
+    ...pollProgress(aliasName, stderrColour),
+    confirm: asks ? confirmOnTerminal(stderrColour, interrupt.controller) : undefined,
+    signal: interrupt.controller.signal,
+    onUpdateInFlight: interrupt.onUpdateInFlight,
+  }
+}
+
+/** Prints a report, through the pager when there is one, and sets the exit code of its outcome. */
+export async function showReport(
+  text: string,
+  report: {outcome: Outcome; summary: string},
+  options: {noCliPager: boolean; profilePager: string | undefined; machine: boolean},
+): Promise<void> {
+  const {exitCode} = OUTCOMES[report.outcome]
+  const pager = pagerFor({
+    noCliPager: options.noCliPager,
+    profilePager: options.profilePager,
     stdoutIsTerminal: process.stdout.isTTY === true,
   })
   if (pager && text !== '') await writeThroughPager(text, pager)
   else process.stdout.write(text)
   // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
   // human report has just shown it on the same terminal.
-  const machine = machineFormat(run.output, run.query) !== undefined
-  if (exitCode !== 0 && (machine || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
+  if (exitCode !== 0 && (options.machine || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)
   process.exitCode = exitCode
 }

@@ -15,7 +15,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {startKmsFaultProxy, type KmsFaultProxy, type ServerFault} from '../support/kms-fault-proxy.js'
-import {FAKE_CREDENTIALS, TEST_REGION} from '../support/moto.js'
+import {FAKE_CREDENTIALS, MotoKms, TEST_REGION} from '../support/moto.js'
 import {useMoto} from '../support/moto-per-test.js'
 import {ABSENT_KEY_ID, aliasAndTarget, ALIAS, OTHER_REGION, SYMMETRIC} from '../support/scenarios.js'
 
@@ -573,5 +573,44 @@ describe('reset', () => {
       ['ListAliases', 'paged', 0],
       ['DescribeKey', 'forwarded', 0],
     ])
+  })
+})
+
+describe('multi-Region key ids', () => {
+  const KMS_MRK_ID = /^mrk-[0-9a-f]{32}$/
+
+  it('shows moto mrk ids in the KMS form, and reaches the key when the client sends that form', async () => {
+    // given a multi-Region key, whose moto id has dashes, and the rewriting on
+    const key = await kms.createKey({multiRegion: true})
+    proxy.kmsMultiRegionIds()
+    const client = proxyClient()
+    // when it is described by the id with its dashes left out
+    const kmsId = `mrk-${key.KeyId.slice('mrk-'.length).replaceAll('-', '')}`
+    const {KeyMetadata: described} = await client.send(new DescribeKeyCommand({KeyId: kmsId}))
+    // then the answer names it in the KMS form, in the id and the ARN
+    expect(key.KeyId).not.toMatch(KMS_MRK_ID)
+    expect(described?.KeyId).toBe(kmsId)
+    expect(described?.KeyId).toMatch(KMS_MRK_ID)
+    expect(described?.Arn).toBe(`arn:aws:kms:${TEST_REGION}:123456789012:key/${kmsId}`)
+  })
+
+  it('presents a key of each Region as one multi-Region key, with aliases of their own per Region', async () => {
+    // given a multi-Region key made in each Region, joined under one id, and an alias on each
+    const west = new MotoKms(motoUrl, OTHER_REGION)
+    const eastKey = await kms.createKey({multiRegion: true})
+    const westKey = await west.createKey({multiRegion: true})
+    const id = proxy.multiRegionKey({[TEST_REGION]: eastKey.KeyId, [OTHER_REGION]: westKey.KeyId})
+    await kms.createAlias(ALIAS, eastKey.KeyId)
+    // when each Region's client describes the joined id
+    const inEast = await proxyClient().send(new DescribeKeyCommand({KeyId: id}))
+    const inWest = await proxyClient({region: OTHER_REGION}).send(new DescribeKeyCommand({KeyId: id}))
+    // then each Region answers with its own key, under the one id
+    expect(inEast.KeyMetadata?.Arn).toBe(`arn:aws:kms:${TEST_REGION}:123456789012:key/${id}`)
+    expect(inWest.KeyMetadata?.Arn).toBe(`arn:aws:kms:${OTHER_REGION}:123456789012:key/${id}`)
+    expect(proxy.callsTo('DescribeKey').map((call) => call.input.KeyId)).toEqual([id, id])
+    // and the alias made in us-east-1 is not seen in us-west-2
+    expect(await west.aliasTarget(ALIAS)).toBeUndefined()
+    expect(await kms.aliasTarget(ALIAS)).toBe(eastKey.KeyId)
+    west.destroy()
   })
 })

@@ -11,6 +11,8 @@
  *   proxy.stall('DescribeKey'); await proxy.arrived('DescribeKey')   // held until close()
  *   proxy.latency({min: 10, max: 50})
  *   proxy.breakNextPage()       // the next ListAliases page: Truncated true, no NextMarker
+ *   proxy.kmsMultiRegionIds()   // moto's mrk-UUID ids shown as KMS's mrk- + 32 hex digits, both ways
+ *   proxy.multiRegionKey({'us-east-1': motoId1, 'us-west-2': motoId2})   // one mrk id for both keys
  *   proxy.callsTo('UpdateAlias')          // each call: input, what was done, whether moto saw it
  *   proxy.reset()               // between tests;  await proxy.close() at the end
  *
@@ -201,6 +203,10 @@ function errorCodeOf(body: Buffer): string | undefined {
   return typeof type === 'string' ? type.replace(/^.*#/, '') : undefined
 }
 
+/** moto's multi-Region key id: mrk- and a UUID with its dashes. KMS's has no dashes. */
+const MOTO_MRK_ID = /\bmrk-([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\b/g
+const KMS_MRK_ID = /\bmrk-([0-9a-f]{32})\b/g
+
 function pickDelay(delay: Delay): number {
   return typeof delay === 'number' ? delay : delay.min + Math.random() * (delay.max - delay.min)
 }
@@ -224,6 +230,11 @@ export class KmsFaultProxy {
   private losses = new Map<string, number>()
   private stalled = new Set<string>()
   private delays = new Map<string, Delay>()
+  private mrkIds = false
+  /** Per Region: KMS-form mrk id to the moto id it stands for, from answers and multiRegionKey(). */
+  private motoMrkIds = new Map<string, Map<string, string>>()
+  /** Per Region: moto id to the KMS-form id given by multiRegionKey(). */
+  private kmsMrkIds = new Map<string, Map<string, string>>()
 
   private constructor(
     private readonly motoUrl: string,
@@ -338,6 +349,34 @@ export class KmsFaultProxy {
     return this
   }
 
+  /**
+   * Shows moto's multi-Region key ids (mrk- and a dashed UUID) in every answer as KMS writes them,
+   * mrk- and 32 hex digits, and turns them back in requests, so that clients that check the
+   * KMS form accept them. Not combined with lag(), whose remembered entries keep moto's form.
+   */
+  kmsMultiRegionIds(on = true): this {
+    this.mrkIds = on
+    return this
+  }
+
+  /**
+   * Presents keys made separately in each Region (CreateKey MultiRegion=true, so each has its own
+   * moto id) as the replicas of one multi-Region key, under one KMS-form id that it returns, and
+   * turns kmsMultiRegionIds() on. moto's own ReplicateKey cannot stand in: its replica shares the
+   * primary's alias table, so an alias made in one Region appears, and moves, in every Region.
+   */
+  multiRegionKey(motoIds: Record<string, string>): string {
+    const [first] = Object.values(motoIds)
+    const kmsId = `mrk-${first.slice('mrk-'.length).replaceAll('-', '')}`
+    for (const [region, motoId] of Object.entries(motoIds)) {
+      this.regionMap(this.motoMrkIds, region).set(kmsId, motoId)
+      this.regionMap(this.kmsMrkIds, region).set(motoId, kmsId)
+    }
+
+    this.mrkIds = true
+    return kmsId
+  }
+
   /** Forgets the calls and every fault; quotas, paging and full buckets are as at start. */
   reset(): void {
     this.calls = []
@@ -352,6 +391,9 @@ export class KmsFaultProxy {
     this.losses.clear()
     this.stalled.clear()
     this.delays.clear()
+    this.mrkIds = false
+    this.motoMrkIds = new Map()
+    this.kmsMrkIds = new Map()
   }
 
   /** Stops listening and drops every connection, stalled calls included. */
@@ -376,7 +418,7 @@ export class KmsFaultProxy {
     }
     this.calls.push(call)
     this.announce(call)
-    const exchange: Exchange = {req, res, body, call}
+    const exchange: Exchange = {req, res, body: this.mrkIds ? this.toMotoIds(body, call.region) : body, call}
 
     if (this.stalled.has(call.operation)) {
       call.handling = 'stalled'
@@ -456,7 +498,7 @@ export class KmsFaultProxy {
     const aliasName = typeof call.input.AliasName === 'string' ? call.input.AliasName : undefined
     const lagging = call.operation === 'UpdateAlias' && this.lagMs > 0 && aliasName !== undefined
     const lose = (this.losses.get(call.operation) ?? 0) > 0
-    const rewrite = call.operation === 'ListAliases'
+    const rewrite = call.operation === 'ListAliases' || this.mrkIds
 
     if (call.operation === 'DescribeKey') this.describePreviousKey(exchange)
     const previous = lagging ? await this.previousEntry(exchange, aliasName) : undefined
@@ -484,8 +526,36 @@ export class KmsFaultProxy {
       return
     }
 
-    const body = rewrite && answer.status === 200 ? this.aliasesPage(call, answer) : answer.body
+    if (this.mrkIds) answer.body = this.toKmsIds(answer.body, call.region)
+    const paged = call.operation === 'ListAliases' && answer.status === 200
+    const body = paged ? this.aliasesPage(call, answer) : answer.body
     this.answer(exchange, answer.status, body, answer.headers)
+  }
+
+  private regionMap(maps: Map<string, Map<string, string>>, region: string): Map<string, string> {
+    const map = maps.get(region) ?? new Map<string, string>()
+    maps.set(region, map)
+    return map
+  }
+
+  private toKmsIds(body: Buffer, region: string): Buffer {
+    const known = this.regionMap(this.kmsMrkIds, region)
+    const seen = this.regionMap(this.motoMrkIds, region)
+    const text = body.toString('utf8').replaceAll(MOTO_MRK_ID, (motoId: string, ...parts: string[]) => {
+      const kmsId = known.get(motoId) ?? `mrk-${parts.slice(0, 5).join('')}`
+      if (!seen.has(kmsId)) seen.set(kmsId, motoId)
+      return kmsId
+    })
+    return Buffer.from(text)
+  }
+
+  private toMotoIds(body: Buffer, region: string): Buffer {
+    const known = this.regionMap(this.motoMrkIds, region)
+    const text = body.toString('utf8').replaceAll(KMS_MRK_ID, (kmsId: string, hex: string) => {
+      const dashed = [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)]
+      return known.get(kmsId) ?? `mrk-${dashed.join('-')}`
+    })
+    return Buffer.from(text)
   }
 
   /** During a lag, DescribeKey of the alias asks moto about the key the alias used to name. */

@@ -193,19 +193,25 @@ export type FixtureKey = KeyMetadata & {KeyId: string; Arn: string}
 export interface KeyOptions {
   keySpec?: KeySpec
   keyUsage?: KeyUsageType
+  /** A multi-Region primary key; moto gives it an id of mrk- and a dashed UUID. */
+  multiRegion?: boolean
 }
 
 /** A KMS client with static credentials, for building fixtures in moto and reading the result. */
 export class MotoKms {
   readonly client: KMSClient
 
-  constructor(readonly url: string) {
+  constructor(
+    readonly url: string,
+    readonly region: string = TEST_REGION,
+  ) {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-    this.client = new KMSClient({region: TEST_REGION, endpoint: url, credentials: FAKE_CREDENTIALS})
+    this.client = new KMSClient({region, endpoint: url, credentials: FAKE_CREDENTIALS})
   }
 
-  async createKey({keySpec, keyUsage}: KeyOptions = {}): Promise<FixtureKey> {
-    const {KeyMetadata: key} = await this.client.send(new CreateKeyCommand({KeySpec: keySpec, KeyUsage: keyUsage}))
+  async createKey({keySpec, keyUsage, multiRegion}: KeyOptions = {}): Promise<FixtureKey> {
+    const input = {KeySpec: keySpec, KeyUsage: keyUsage, MultiRegion: multiRegion}
+    const {KeyMetadata: key} = await this.client.send(new CreateKeyCommand(input))
     if (!key?.KeyId || !key.Arn) throw new Error('CreateKey answered without a KeyId or Arn')
     return key as FixtureKey
   }

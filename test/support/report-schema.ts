@@ -4,6 +4,7 @@ import {join} from 'node:path'
 
 import Ajv2020 from 'ajv/dist/2020.js'
 
+import type {MultiRegionReport} from '../../src/lib/multi-region.js'
 import type {RotationReport} from '../../src/lib/report.js'
 import {REPO_ROOT} from './moto.js'
 
@@ -18,4 +19,21 @@ export function parseJsonReport(stdout: string): RotationReport {
   }
 
   return report as RotationReport
+}
+
+const multiRegionSchema = JSON.parse(
+  readFileSync(join(REPO_ROOT, 'schema', 'multi-region-report.schema.json'), 'utf8'),
+) as object
+const validateMultiRegion = new Ajv2020.default({allErrors: true, strict: true})
+  .addSchema(schema, 'report.schema.json')
+  .compile(multiRegionSchema)
+
+/** Throws, naming every violation, unless `stdout` is one --regions report that its schema accepts. */
+export function parseMultiRegionReport(stdout: string): MultiRegionReport {
+  const report: unknown = JSON.parse(stdout)
+  if (!validateMultiRegion(report)) {
+    throw new Error(`the report does not match the schema: ${JSON.stringify(validateMultiRegion.errors, null, 2)}`)
+  }
+
+  return report as MultiRegionReport
 }

@@ -87,9 +87,27 @@ describe('runChecks', () => {
     // given two Enabled customer managed symmetric keys in the same account
     // when the checks run
     const results = runChecks(facts())
-    // then every check is reported in order and passes
-    expect(results.map((result) => result.id)).toEqual(CHECK_IDS)
+    // then every check but multi-region, which only --regions runs, is reported in order and passes
+    expect(results.map((result) => result.id)).toEqual(CHECK_IDS.filter((id) => id !== 'multi-region'))
     expect(results.filter((result) => result.status !== 'pass')).toEqual([])
+  })
+
+  it('adds multi-region, failing, for a --regions run whose current key is single-Region', () => {
+    // given a multi-Region target and a current key that is not multi-Region
+    const given = keys({}, {MultiRegion: true})
+    // when the checks of a --regions run are made
+    const results = runChecks({...given, multiRegion: true})
+    // then multi-region comes last and fails, naming the single-Region key
+    const last = results.at(-1)
+    expect(last?.id).toBe('multi-region')
+    expect(last?.status).toBe('fail')
+    expect(last?.message).toContain(`the current key ${CURRENT_KEY_ID} is not multi-Region`)
+    expect(last?.message).not.toContain('the target key')
+  })
+
+  it('passes multi-region when both keys are multi-Region', () => {
+    const results = runChecks({...keys({MultiRegion: true}, {MultiRegion: true}), multiRegion: true})
+    expect(results.find((result) => result.id === 'multi-region')?.status).toBe('pass')
   })
 
   it('reports every failing check, not only the first', () => {
