@@ -6,11 +6,11 @@ import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {checkOperationInput, operationInput, withLastValues, withSkeletonValue} from '../lib/cli-input.js'
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
-import {JOURNAL_VARIABLE, journalPath} from '../lib/journal.js'
+import {Journal, JOURNAL_VARIABLE, journalEntry, journalPath} from '../lib/journal.js'
 import {exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
 import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
 import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
-import {rotationHooks, runRotation, showReport} from '../lib/rotation-run.js'
+import {entryFacts, rotationHooks, runRotation, showReport} from '../lib/rotation-run.js'
 import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
 import {canPrompt, interruptOnSigint} from '../lib/terminal.js'
 import {versionLine} from '../lib/version.js'
@@ -275,6 +275,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     if (promptMode === 'off') checkOperationInput(input)
     if (multiRegion && regions) {
       const {aliasName, target} = checkOperationInput(input)
+      // Before any client exists: a run that cannot be recorded changes nothing.
+      const journal = await Journal.open(journalPath(flags.journal))
+      const {callerIdentity} = await import('../lib/identity.js')
+      const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
       const interrupt = interruptOnSigint(aliasName)
       const stderrColour = colourFor(process.stderr, process.env, flags.color)
       let report
@@ -284,10 +288,17 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           regions,
           request: {...rotationOptions(flags), aliasName, target, expectedCurrentKey},
           hooks: rotationHooks(flags, aliasName, stderrColour, interrupt),
-          debugLog: flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined,
+          debugLog,
+          // One journal line per Region, as a run in that Region alone would write.
+          async onRegionEnd(region, result, kms) {
+            const identity = await callerIdentity({...settings, region}, flags['endpoint-url'], {debugLog})
+            const facts = entryFacts('update-alias', region, aliasName, flags, identity, kms)
+            await journal.append(journalEntry(facts, 'error' in result ? result : {report: result}))
+          },
         })
       } finally {
         interrupt.release()
+        await journal.close()
       }
 
       const colour = colourFor(process.stdout, process.env, flags.color)

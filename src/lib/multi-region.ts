@@ -133,6 +133,8 @@ export interface MultiRegionRun {
   request: Omit<RotationRequest, 'region' | 'multiRegion'>
   hooks: RotationHooks
   debugLog?: (line: string) => void
+  /** Told of each Region's result as it ends, with that Region's client, for the journal. */
+  onRegionEnd?: (region: string, result: RegionResult, kms: KmsGateway) => Promise<void>
 }
 
 /** The key the alias points at in this Region, or undefined when DescribeKey finds no alias. */
@@ -177,6 +179,8 @@ export async function rotateInRegions(run: MultiRegionRun): Promise<MultiRegionR
     } finally {
       client.destroy()
     }
+
+    await run.onRegionEnd?.(region, results.at(-1) as RegionResult, kms)
   }
 
   // Every Region failed the way a single-Region run fails: end the same way, with one line.

@@ -2,7 +2,7 @@ import type {ChalkInstance} from 'chalk'
 
 import {describeSettings, type AwsSettings, type CliProfileSettings} from './aws-config.js'
 import {KmsRotateError} from './errors.js'
-import {Journal, journalEntry, type CallerIdentity} from './journal.js'
+import {Journal, journalEntry, type CallerIdentity, type EntryFacts} from './journal.js'
 import type {KmsGateway} from './kms.js'
 import {EXIT, OUTCOMES, type Outcome} from './outcomes.js'
 import {formatReport, machineFormat} from './output.js'
@@ -61,18 +61,9 @@ export async function runRotation(run: RotationRun): Promise<void> {
   let interrupt: Interrupt | undefined
   let aliasName: string | null = null
   let report: RotationReport
-  const record = async (result: Parameters<typeof journalEntry>[1]) => {
+  const record = async (result: JournalResult) => {
     const identity: CallerIdentity = await callerIdentity(settings, flags['endpoint-url'], {debugLog})
-    const facts = {
-      command: run.command,
-      version: packageNameAndVersion().version,
-      identity,
-      region: settings.region,
-      alias: aliasName,
-      dryRun: flags['dry-run'],
-      requestIds: kms.requestIds,
-      rollbackOf: run.rollbackOf,
-    }
+    const facts = entryFacts(run.command, settings.region, aliasName, flags, identity, kms, run.rollbackOf)
     await journal.append(journalEntry(facts, result))
   }
 
@@ -102,6 +93,30 @@ export async function runRotation(run: RotationRun): Promise<void> {
     profilePager: run.profileSettings.cliPager,
     machine: machineFormat(run.output, run.query) !== undefined,
   })
+}
+
+type JournalResult = Parameters<typeof journalEntry>[1]
+
+/** What every journal line of a run says besides its result. */
+export function entryFacts(
+  command: RotationRun['command'],
+  region: string,
+  aliasName: string | null,
+  flags: Pick<RunFlags, 'dry-run'>,
+  identity: CallerIdentity,
+  kms: Pick<KmsGateway, 'requestIds'>,
+  rollbackOf?: number,
+): EntryFacts {
+  return {
+    command,
+    version: packageNameAndVersion().version,
+    identity,
+    region,
+    alias: aliasName,
+    dryRun: flags['dry-run'],
+    requestIds: kms.requestIds,
+    rollbackOf,
+  }
 }
 
 /** Progress, the prompt and Ctrl-C for one rotation of `aliasName`. */

@@ -4,6 +4,10 @@
  * presents a key made in each Region as the replicas of one multi-Region key. Each test
  * checks the outcome, the exit code, which Regions got UpdateAlias, and where each alias ended up.
  */
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {EXIT, OUTCOMES} from '../../src/lib/outcomes.js'
@@ -84,12 +88,19 @@ describe('--regions with multi-Region keys', () => {
   it('rotates the alias in both Regions to each Region replica and ends rotated, exit 0', async () => {
     // given the alias on the old key in both Regions, the new key replicated to both
     const {oldKey, newKey} = await givenMultiRegionKeys()
+    const journal = join(mkdtempSync(join(tmpdir(), 'kms-rotate-journal-')), 'journal.jsonl')
     // when
-    const run = await runCli(regionsArgs(newKey.id, '--output', 'json'))
+    const run = await runCli(regionsArgs(newKey.id, '--output', 'json', '--journal', journal))
     // then
     expect(run.exitCode).toBe(0)
     const report = parseMultiRegionReport(run.stdout)
     expect(report.outcome).toBe('rotated')
+    // and the journal has one line per Region, as a run in each Region alone would write
+    const lines = readFileSync(journal, 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+    expect(lines.map((line) => [line.region, line.outcome, line.to.keyId])).toEqual([
+      [TEST_REGION, 'rotated', newKey.id],
+      [OTHER_REGION, 'rotated', newKey.id],
+    ])
     expect(report.regions.map((region) => ('outcome' in region ? region.outcome : region.error))).toEqual([
       'rotated',
       'rotated',
