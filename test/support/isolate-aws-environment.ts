@@ -3,8 +3,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 /**
- * Tests never read the developer's AWS configuration or write to their journal and never reach an instance metadata
- * endpoint: every variable that could point the SDK elsewhere is cleared or pinned here.
+ * Tests never read the developer's AWS configuration, never write to their journal, and never
+ * reach an instance metadata endpoint: every variable that could point elsewhere is cleared or
+ * pinned here.
  */
 const emptyHome = mkdtempSync(join(tmpdir(), 'kms-rotate-test-home-'))
 
