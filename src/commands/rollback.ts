@@ -5,7 +5,7 @@ import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {journalPath, readJournal, rotationToUndo} from '../lib/journal.js'
 import {queryFrom, resolveOutputFormat} from '../lib/output.js'
-import {runRotation} from '../lib/rotation-run.js'
+import {awsOptionsFrom, runRotation} from '../lib/rotation-run.js'
 import UpdateAlias from './update-alias.js'
 
 const shared = UpdateAlias.flags
@@ -71,15 +71,7 @@ With no such run in the journal it sends nothing and exits 252.`
     validateAliasName(aliasName)
     const query = await queryFrom(flags.query)
     const output = await resolveOutputFormat(flags.output, flags.profile)
-    const settings = await resolveAwsSettings({
-      region: flags.region,
-      profile: flags.profile,
-      endpointUrl: flags['endpoint-url'],
-      verifySsl: !flags['no-verify-ssl'],
-      caBundle: flags['ca-bundle'],
-      connectTimeoutSeconds: flags['cli-connect-timeout'],
-      readTimeoutSeconds: flags['cli-read-timeout'],
-    })
+    const settings = await resolveAwsSettings(awsOptionsFrom(flags))
     const journal = journalPath(flags.journal)
     // Read before anything is sent: with nothing to undo, the run ends here.
     const {line, entry} = rotationToUndo(

@@ -10,7 +10,7 @@ import {Journal, JOURNAL_VARIABLE, journalEntry, journalPath} from '../lib/journ
 import {exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
 import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
 import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
-import {entryFacts, rotationHooks, runRotation, showReport} from '../lib/rotation-run.js'
+import {awsOptionsFrom, entryFacts, rotationHooks, runRotation, showReport} from '../lib/rotation-run.js'
 import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
 import {canPrompt, interruptOnSigint} from '../lib/terminal.js'
 import {versionLine} from '../lib/version.js'
@@ -254,16 +254,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       return
     }
 
-    const settings = await resolveAwsSettings({
-      region: regions?.[0] ?? flags.region,
-      profile: flags.profile,
-      endpointUrl: flags['endpoint-url'],
-      verifySsl: !flags['no-verify-ssl'],
-      caBundle: flags['ca-bundle'],
-      connectTimeoutSeconds: flags['cli-connect-timeout'],
-      readTimeoutSeconds: flags['cli-read-timeout'],
-      signRequests: !flags['no-sign-request'],
-    })
+    const settings = await resolveAwsSettings(awsOptionsFrom(flags, regions?.[0] ?? flags.region))
     const profileSettings = await cliProfileSettings(settings.profile)
     const promptMode = autoPromptMode({
       flag: flags['cli-auto-prompt'],

@@ -1,6 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 
-import {describeSettings, type AwsSettings, type CliProfileSettings} from './aws-config.js'
+import {describeSettings, type AwsOptions, type AwsSettings, type CliProfileSettings} from './aws-config.js'
 import {KmsRotateError} from './errors.js'
 import {Journal, journalEntry, type CallerIdentity, type EntryFacts} from './journal.js'
 import type {KmsGateway} from './kms.js'
@@ -96,6 +96,32 @@ export async function runRotation(run: RotationRun): Promise<void> {
 }
 
 type JournalResult = Parameters<typeof journalEntry>[1]
+
+/** The flags of a command that say where requests go and how. */
+export interface ConnectionFlags {
+  region?: string
+  profile?: string
+  'endpoint-url'?: string
+  'no-verify-ssl': boolean
+  'ca-bundle'?: string
+  'cli-connect-timeout'?: number
+  'cli-read-timeout'?: number
+  'no-sign-request'?: boolean
+}
+
+/** Those flags as resolveAwsSettings takes them; `region` overrides --region (for --regions). */
+export function awsOptionsFrom(flags: ConnectionFlags, region = flags.region): AwsOptions {
+  return {
+    region,
+    profile: flags.profile,
+    endpointUrl: flags['endpoint-url'],
+    verifySsl: !flags['no-verify-ssl'],
+    caBundle: flags['ca-bundle'],
+    connectTimeoutSeconds: flags['cli-connect-timeout'],
+    readTimeoutSeconds: flags['cli-read-timeout'],
+    signRequests: !flags['no-sign-request'],
+  }
+}
 
 /** What every journal line of a run says besides its result. */
 export function entryFacts(

@@ -24,7 +24,7 @@ import {
   rotateInRegions,
   type MultiRegionReport,
 } from '../../src/lib/multi-region.js'
-import {ACCOUNT, ALIAS, defaultKeyPolicy, kmsMock, notFound} from '../support/kms-mock.js'
+import {ACCOUNT, ALIAS, defaultKeyPolicy, keyArn, keyMetadata, kmsMock, notFound} from '../support/kms-mock.js'
 
 const OLD_MRK = 'mrk-00000000000000000000000000000001'
 const NEW_MRK = 'mrk-1234abcd12ab34cd56ef1234567890ab'
@@ -52,19 +52,9 @@ const SETTINGS: AwsSettings = {
   signRequests: true,
 }
 
+/** A key as DescribeKey in `region` shows it: its ARN names that Region. */
 function regionalKey(keyId: string, region: string, overrides: Partial<KeyMetadata> = {}): KeyMetadata {
-  return {
-    KeyId: keyId,
-    Arn: `arn:aws:kms:${region}:${ACCOUNT}:key/${keyId}`,
-    AWSAccountId: ACCOUNT,
-    KeyState: 'Enabled',
-    Enabled: true,
-    KeyManager: 'CUSTOMER',
-    KeySpec: 'SYMMETRIC_DEFAULT',
-    KeyUsage: 'ENCRYPT_DECRYPT',
-    MultiRegion: keyId.startsWith('mrk-'),
-    ...overrides,
-  }
+  return keyMetadata(keyId, {Arn: keyArn(keyId, region), MultiRegion: keyId.startsWith('mrk-'), ...overrides})
 }
 
 async function regionOf(getClient: () => KMSClient): Promise<string> {
