@@ -352,7 +352,10 @@ export async function rotateAlias(
     report.accessChanges = (access.compared && access.changes) || []
 
     // Already there: nothing to write, so nothing to refuse; the report still shows every check.
-    if (report.from.keyId !== null && report.from.keyId === report.to.keyId) return finish('unchanged')
+    // Only a failed --expected-current-key still refuses: the alias is not where the caller thought.
+    const alreadyThere = report.from.keyId !== null && report.from.keyId === report.to.keyId
+    const expectationFailed = report.checks.some((check) => check.id === 'expected-current' && check.status === 'fail')
+    if (alreadyThere && !expectationFailed) return finish('unchanged')
     if (report.checks.some((check) => check.status === 'fail')) {
       return finish(notFoundCheck(report) ? 'not-found' : 'refused')
     }

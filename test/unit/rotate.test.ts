@@ -155,6 +155,18 @@ describe('rotateAlias outcomes', () => {
     expect(report.apiCalls).toEqual({DescribeKey: 2})
   })
 
+  it('refuses, rather than calling it unchanged, when the alias is on the target but not on --expected-current-key', async () => {
+    // given an alias already on the target, and an expectation that it is on a third key
+    describeKeys({[ALIAS]: keyMetadata(TARGET_KEY_ID), [TARGET_KEY_ID]: keyMetadata(TARGET_KEY_ID)})
+    // when the alias is rotated with that expectation
+    const report = await rotate({expectedCurrentKey: parseExpectedCurrentKey(THIRD_KEY_ID)})
+    // then the broken expectation is the outcome: refused, exit 3, nothing sent
+    expect(report.outcome).toBe('refused')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(3)
+    expect(failedChecks(report)).toEqual(['expected-current'])
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
   it('leaves an alias on a Disabled target unchanged, and notes the failed check', async () => {
     // given an alias that already points at the target, which is Disabled
     const disabled = keyMetadata(TARGET_KEY_ID, {KeyState: 'Disabled', Enabled: false})
