@@ -71,6 +71,22 @@ function reasonOf(error: unknown): string {
 }
 
 /** A journal opened for appending; only `append` writes to it, once per run. */
+/**
+ * mkdir -p, one directory at a time. Node's recursive mkdir never settles for a path under
+ * /proc, so a journal named there would hang the run instead of failing it.
+ */
+async function makeDirectories(directory: string): Promise<void> {
+  try {
+    await mkdir(directory, {mode: 0o700})
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return
+    if (code !== 'ENOENT' || dirname(directory) === directory) throw error
+    await makeDirectories(dirname(directory))
+    await mkdir(directory, {mode: 0o700})
+  }
+}
+
 export class Journal {
   private constructor(
     readonly path: string,
@@ -83,7 +99,7 @@ export class Journal {
    */
   static async open({path, source}: {path: string; source: string}): Promise<Journal> {
     try {
-      await mkdir(dirname(path), {recursive: true, mode: 0o700})
+      await makeDirectories(dirname(path))
       return new Journal(path, await open(path, 'a', 0o600))
     } catch (error) {
       throw new ConfigurationError(

@@ -1,5 +1,5 @@
 import {DescribeKeyCommand, UpdateAliasCommand} from '@aws-sdk/client-kms'
-import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -156,6 +156,11 @@ describe('Journal', () => {
     expect(message).toContain(`'${path}' from --journal`)
     expect(message).toContain(reason)
     expect(message).not.toContain('\n')
+  })
+
+  it.skipIf(!existsSync('/proc/self'))('fails, instead of hanging, in a directory under /proc', async () => {
+    const opening = Journal.open({path: '/proc/kms-rotate-no-such/journal.jsonl', source: '--journal'})
+    await expect(opening).rejects.toMatchObject({exitCode: EXIT.configuration})
   })
 })
 
