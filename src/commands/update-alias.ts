@@ -3,7 +3,13 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
 import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
-import {checkOperationInput, operationInput, withLastValues, withSkeletonValue} from '../lib/cli-input.js'
+import {
+  checkOperationInput,
+  operationInput,
+  rejectSwitchValues,
+  withLastValues,
+  withSkeletonValue,
+} from '../lib/cli-input.js'
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {Journal, JOURNAL_VARIABLE, journalEntry, journalPath} from '../lib/journal.js'
@@ -321,11 +327,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
   /** Every complaint of the flag parser is a usage error, told in one line. */
   private async parseFlags() {
     try {
-      const valueFlags = new Set(
-        Object.entries(UpdateAlias.flags)
-          .filter(([, flag]) => flag.type === 'option')
-          .map(([name]) => name),
-      )
+      const flagsOfType = (type: string) =>
+        new Set(Object.entries(UpdateAlias.flags).filter(([, flag]) => flag.type === type).map(([name]) => name))
+      rejectSwitchValues(this.argv, flagsOfType('boolean'))
+      const valueFlags = flagsOfType('option')
       const {flags} = await this.parse(UpdateAlias, withLastValues(withSkeletonValue(this.argv), valueFlags))
       return flags
     } catch (error) {

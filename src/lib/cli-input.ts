@@ -33,6 +33,17 @@ export interface InputDocumentOptions {
 
 const SKELETON_FLAG = '--generate-cli-skeleton'
 
+/** `--yes=true` and the like: a switch given a value is refused by name, before parsing. */
+export function rejectSwitchValues(argv: readonly string[], switches: ReadonlySet<string>): void {
+  for (const token of argv) {
+    if (token === '--') return
+    const match = /^--((?:no-)?([a-z][\w-]*))=(.*)$/s.exec(token)
+    if (match && (switches.has(match[1]) || switches.has(match[2]))) {
+      throw new UsageError(`--${match[1]} takes no value, but was given ${shown(match[3])}: leave out the '='.`)
+    }
+  }
+}
+
 /**
  * The AWS CLI takes the last of a repeated option, so that a runbook can append one to override
  * an earlier one; the flag parser refuses any repeat. Earlier occurrences of `valueFlags` (flag

@@ -87,6 +87,7 @@ const flagCases: BadInput[] = [
   {case: 'an unknown command', args: ['rotate-alias', '--alias-name', ALIAS], exitCode: EXIT.usage, names: 'rotate-alias'},
   {case: 'an unexpected argument', args: [...rotation(ALIAS, KEY), 'extra'], exitCode: EXIT.usage, names: 'extra'},
   {case: 'a flag given no value', args: ['update-alias', '--target-key-id', KEY, '--alias-name'], exitCode: EXIT.usage, names: '--alias-name'},
+  {case: 'a switch given a value', args: rotation(ALIAS, KEY, '--allow-access-loss=true'), exitCode: EXIT.usage, names: '--allow-access-loss'},
   {case: 'a negative --wait-timeout', args: rotation(ALIAS, KEY, '--wait-timeout', '-1'), exitCode: EXIT.usage, names: '--wait-timeout'},
   {case: 'a --wait-timeout that is not a number', args: rotation(ALIAS, KEY, '--wait-timeout', 'soon'), exitCode: EXIT.usage, names: 'soon'},
   {case: 'an empty --wait-timeout', args: rotation(ALIAS, KEY, '--wait-timeout', ''), exitCode: EXIT.usage, names: "received ''"},

@@ -4,7 +4,13 @@ import {join} from 'node:path'
 
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {checkOperationInput, operationInput, withLastValues, withSkeletonValue} from '../../src/lib/cli-input.js'
+import {
+  checkOperationInput,
+  operationInput,
+  rejectSwitchValues,
+  withLastValues,
+  withSkeletonValue,
+} from '../../src/lib/cli-input.js'
 import {inputSkeletonYaml} from '../../src/lib/skeleton.js'
 
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab'
@@ -24,6 +30,22 @@ function usageError(message: string | RegExp) {
   const matcher = typeof message === 'string' ? expect.stringContaining(message) : expect.stringMatching(message)
   return expect.objectContaining({exitCode: 252, message: matcher})
 }
+
+describe('rejectSwitchValues', () => {
+  const SWITCHES = new Set(['yes', 'canary', 'no-verify-ssl'])
+
+  it.each([
+    ['--yes=true', "--yes takes no value, but was given 'true'"],
+    ['--no-canary=1', "--no-canary takes no value, but was given '1'"],
+    ['--no-verify-ssl=false', "--no-verify-ssl takes no value, but was given 'false'"],
+  ])('refuses %s by name', (token, message) => {
+    expect(() => rejectSwitchValues(['--dry-run', token], SWITCHES)).toThrow(usageError(message))
+  })
+
+  it('lets options with values, plain switches and anything after -- through', () => {
+    expect(() => rejectSwitchValues(['--output=json', '--yes', '--', '--yes=1'], SWITCHES)).not.toThrow()
+  })
+})
 
 describe('withLastValues', () => {
   const VALUE_FLAGS = new Set(['output', 'alias-name'])
