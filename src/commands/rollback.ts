@@ -5,7 +5,7 @@ import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {journalPath, readJournal, rotationToUndo} from '../lib/journal.js'
 import {queryFrom, resolveOutputFormat} from '../lib/output.js'
-import {awsOptionsFrom, runRotation} from '../lib/rotation-run.js'
+import {awsOptionsFrom, rotationOptions, runRotation} from '../lib/rotation-run.js'
 import UpdateAlias from './update-alias.js'
 
 const shared = UpdateAlias.flags
@@ -95,12 +95,7 @@ With no such run in the journal it sends nothing and exits 252.`
           target: parseTargetKeyId((entry.from.arn ?? entry.from.keyId) as string, `journal line ${line}`),
           expectedCurrentKey: parseExpectedCurrentKey((entry.to.arn ?? entry.to.keyId) as string),
           region: settings.region,
-          dryRun: flags['dry-run'],
-          allowKeySpecChange: flags['allow-key-spec-change'],
-          waitTimeoutSeconds: flags['wait-timeout'],
-          acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
-          allowAccessLoss: flags['allow-access-loss'],
-          canary: flags.canary,
+          ...rotationOptions(flags),
         }
       },
     })

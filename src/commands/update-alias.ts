@@ -1,4 +1,4 @@
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
 
 import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
 import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
@@ -16,7 +16,14 @@ import {Journal, JOURNAL_VARIABLE, journalEntry, journalPath} from '../lib/journ
 import {exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
 import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
 import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
-import {awsOptionsFrom, entryFacts, rotationHooks, runRotation, showReport} from '../lib/rotation-run.js'
+import {
+  awsOptionsFrom,
+  entryFacts,
+  rotationHooks,
+  rotationOptions,
+  runRotation,
+  showReport,
+} from '../lib/rotation-run.js'
 import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
 import {canPrompt, interruptOnSigint} from '../lib/terminal.js'
 import {versionLine} from '../lib/version.js'
@@ -33,8 +40,6 @@ function helpTable(rows: string[][]): string {
   const width = Math.max(...rows.map((row) => row[0].length))
   return rows.map(([first, ...rest]) => `  ${first.padEnd(width)}  ${rest.join('  ')}`).join('\n')
 }
-
-type UpdateAliasFlags = Interfaces.InferredFlags<typeof UpdateAlias.flags>
 
 export default class UpdateAlias extends Command {
   static summary = 'Move a KMS alias to a new key, after checking that the key can take its place.'
@@ -340,18 +345,5 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
 
   async catch(error: Error): Promise<void> {
     endWithFailure(error, this.argv)
-  }
-}
-
-/** The rotation flags, as every Region's run takes them. */
-function rotationOptions(flags: UpdateAliasFlags) {
-  return {
-    dryRun: flags['dry-run'],
-    allowKeySpecChange: flags['allow-key-spec-change'],
-    waitTimeoutSeconds: flags['wait-timeout'],
-    onePagePerPoll: flags['no-paginate'],
-    acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
-    allowAccessLoss: flags['allow-access-loss'],
-    canary: flags.canary,
   }
 }

@@ -74,9 +74,9 @@ export class UpdateAnswerLostError extends KmsRotateError {
   }
 }
 
-/** A ListAliases page that says more pages follow but gives no marker to read them with. */
+/** A page of a list that says more pages follow but gives no marker to read them with. */
 export class IncompleteListingError extends KmsRotateError {
-  constructor(page: number) {
-    super(`ListAliases page ${page} says Truncated but gives no NextMarker`, EXIT.other)
+  constructor(operation: string, page: number) {
+    super(`${operation} page ${page} says Truncated but gives no NextMarker`, EXIT.other)
   }
 }

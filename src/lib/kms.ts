@@ -189,6 +189,14 @@ function firstLine(text: string): string {
   return text.split('\n')[0].trim()
 }
 
+/** One page of a paged KMS list, its items under one name whatever the operation calls them. */
+interface ListPage<T> {
+  $metadata?: ResponseMetadata
+  items?: T[]
+  Truncated?: boolean
+  NextMarker?: string
+}
+
 /** Where calls go and as whom, for messages about them. */
 export interface CallTarget {
   endpoint: string
@@ -388,46 +396,48 @@ export class KmsGateway {
     return {aliases: output.Aliases ?? [], truncated: output.Truncated ?? false, nextMarker: output.NextMarker}
   }
 
-  /** Every alias in the account and Region, AWS managed ones included, page after page. */
-  async listAliases(): Promise<AliasListEntry[]> {
-    const aliases: AliasListEntry[] = []
-    let marker: string | undefined
-    do {
-      const output = await this.call('ListAliases', () =>
-        this.kms.send(new ListAliasesCommand({Marker: marker, Limit: 100})),
-      )
-      aliases.push(...(output.Aliases ?? []))
-      marker = output.Truncated ? output.NextMarker : undefined
-    } while (marker !== undefined)
-    return aliases
-  }
-
-  /** Every key in the account and Region, whatever its state or manager, page after page. */
-  async listKeys(): Promise<KeyListEntry[]> {
-    const keys: KeyListEntry[] = []
-    let marker: string | undefined
-    do {
-      const output = await this.call('ListKeys', () => this.kms.send(new ListKeysCommand({Marker: marker, Limit: 1000})))
-      keys.push(...(output.Keys ?? []))
-      marker = output.Truncated ? output.NextMarker : undefined
-    } while (marker !== undefined)
-    return keys
-  }
-
-  /** Every alias that points at `keyId` (a key id or key ARN), all pages read. */
-  async listAliasesOfKey(keyId: string, abortSignal?: AbortSignal): Promise<AliasListEntry[]> {
-    const aliases: AliasListEntry[] = []
+  /**
+   * Every item of a paged list: `readPage` is called with each NextMarker until a page is not
+   * Truncated. A page that says Truncated but gives no marker ends the listing with an error
+   * naming it, instead of a list that is silently short.
+   */
+  private async allPages<T>(
+    operation: string,
+    readPage: (marker: string | undefined) => Promise<ListPage<T>>,
+  ): Promise<T[]> {
+    const items: T[] = []
     let marker: string | undefined
     for (let page = 1; ; page++) {
-      const output = await this.call('ListAliases', () =>
-        this.kms.send(new ListAliasesCommand({KeyId: keyId, Marker: marker, Limit: 100}), {abortSignal}),
-      )
-      aliases.push(...(output.Aliases ?? []))
-      if (!output.Truncated) return aliases
-      if (!output.NextMarker) throw new IncompleteListingError(page)
-
+      const output = await this.call(operation, () => readPage(marker))
+      items.push(...(output.items ?? []))
+      if (!output.Truncated) return items
+      if (!output.NextMarker) throw new IncompleteListingError(operation, page)
       marker = output.NextMarker
     }
+  }
+
+  /** Every alias in the account and Region, AWS managed ones included. */
+  async listAliases(): Promise<AliasListEntry[]> {
+    return this.allPages('ListAliases', async (Marker) => {
+      const output = await this.kms.send(new ListAliasesCommand({Marker, Limit: 100}))
+      return {...output, items: output.Aliases}
+    })
+  }
+
+  /** Every key in the account and Region, whatever its state or manager. */
+  async listKeys(): Promise<KeyListEntry[]> {
+    return this.allPages('ListKeys', async (Marker) => {
+      const output = await this.kms.send(new ListKeysCommand({Marker, Limit: 1000}))
+      return {...output, items: output.Keys}
+    })
+  }
+
+  /** Every alias that points at `keyId` (a key id or key ARN). */
+  async listAliasesOfKey(keyId: string, abortSignal?: AbortSignal): Promise<AliasListEntry[]> {
+    return this.allPages('ListAliases', async (Marker) => {
+      const output = await this.kms.send(new ListAliasesCommand({KeyId: keyId, Marker, Limit: 100}), {abortSignal})
+      return {...output, items: output.Aliases}
+    })
   }
 
   /** The key policy; every KMS key has exactly one, named default. */
@@ -439,22 +449,12 @@ export class KmsGateway {
     return output.Policy
   }
 
-  /** Every grant on the key, from every page. */
+  /** Every grant on the key. */
   async listGrants(keyId: string, abortSignal?: AbortSignal): Promise<GrantListEntry[]> {
-    const grants: GrantListEntry[] = []
-    let marker: string | undefined
-    for (let page = 1; ; page++) {
-      const output = await this.call('ListGrants', () =>
-        this.kms.send(new ListGrantsCommand({KeyId: keyId, Marker: marker, Limit: 100}), {abortSignal}),
-      )
-      grants.push(...(output.Grants ?? []))
-      if (!output.Truncated) return grants
-      if (!output.NextMarker) {
-        throw new KmsRotateError(`ListGrants page ${page} says Truncated but gives no NextMarker`, EXIT.other)
-      }
-
-      marker = output.NextMarker
-    }
+    return this.allPages('ListGrants', async (Marker) => {
+      const output = await this.kms.send(new ListGrantsCommand({KeyId: keyId, Marker, Limit: 100}), {abortSignal})
+      return {...output, items: output.Grants}
+    })
   }
 
   // The canary's calls. Their answers hold plaintext, ciphertext, signatures or MACs; the debug

@@ -216,9 +216,7 @@ async function readAliasTarget(
       )
     }
 
-    if (!nextMarker) {
-      throw new KmsRotateError(`ListAliases page ${page} says Truncated but gives no NextMarker`, EXIT.other)
-    }
+    if (!nextMarker) throw new IncompleteListingError('ListAliases', page)
 
     marker = nextMarker
   }

@@ -123,6 +123,30 @@ export function awsOptionsFrom(flags: ConnectionFlags, region = flags.region): A
   }
 }
 
+/** The flags that shape a rotation; rollback has no --no-paginate. */
+export interface RotationFlags {
+  'dry-run': boolean
+  'allow-key-spec-change': boolean
+  'wait-timeout': number
+  'no-paginate'?: boolean
+  'acknowledge-verify-break': boolean
+  'allow-access-loss': boolean
+  canary: boolean
+}
+
+/** A rotation request's options, from the flags. */
+export function rotationOptions(flags: RotationFlags) {
+  return {
+    dryRun: flags['dry-run'],
+    allowKeySpecChange: flags['allow-key-spec-change'],
+    waitTimeoutSeconds: flags['wait-timeout'],
+    onePagePerPoll: flags['no-paginate'],
+    acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
+    allowAccessLoss: flags['allow-access-loss'],
+    canary: flags.canary,
+  }
+}
+
 /** What every journal line of a run says besides its result. */
 export function entryFacts(
   command: RotationRun['command'],
