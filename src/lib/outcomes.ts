@@ -51,3 +51,25 @@ export function exitCodeTable(): ExitCodeRow[] {
     ...ERROR_EXIT_MEANINGS.map((row) => ({outcome: '', ...row})),
   ].sort((a, b) => a.exitCode - b.exitCode)
 }
+
+/**
+ * How an `audit` run ends. An incomplete read is never exit 0, whatever was found, since the
+ * findings cannot be trusted to be all there are.
+ */
+export const AUDIT_OUTCOMES = {
+  clean: {exitCode: 0, meaning: 'every alias was read; no finding at or above --fail-on'},
+  findings: {exitCode: 3, meaning: 'every alias was read; a finding at or above --fail-on'},
+  incomplete: {exitCode: 6, meaning: 'a Region, profile or key could not be read; the report says which'},
+} as const
+
+export type AuditOutcome = keyof typeof AUDIT_OUTCOMES
+
+export const AUDIT_OUTCOME_NAMES = Object.keys(AUDIT_OUTCOMES) as AuditOutcome[]
+
+/** The exit codes of `audit`, for its --help and the README. */
+export function auditExitCodeTable(): ExitCodeRow[] {
+  return [
+    ...AUDIT_OUTCOME_NAMES.map((outcome) => ({outcome, ...AUDIT_OUTCOMES[outcome]})),
+    ...ERROR_EXIT_MEANINGS.map((row) => ({outcome: '', ...row})),
+  ].sort((a, b) => a.exitCode - b.exitCode)
+}

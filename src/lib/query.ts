@@ -31,7 +31,7 @@ function reasonOf(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(/\.$/, '')
 }
 
-function search(ast: ExpressionNode, report: RotationReport): QueryResult {
+function search(ast: ExpressionNode, report: unknown): QueryResult {
   return TreeInterpreter.search(ast, report as unknown as JSONValue)
 }
 
@@ -41,6 +41,21 @@ function search(ast: ExpressionNode, report: RotationReport): QueryResult {
  * that any report would cause, are found by a trial run on a placeholder report.
  */
 export function compileQuery(expression: string): ReportQuery {
+  return compileQueryFor(expression, placeholderReport(), (report) => {
+    const {exitCode} = OUTCOMES[report.outcome]
+    return `${report.outcome} (exit ${exitCode} without --query): ${report.summary}`
+  })
+}
+
+/**
+ * The same for a report of another shape: `sample` is the placeholder tried at compile time, and
+ * `ending` says how a run ended when the expression fails on its finished report.
+ */
+export function compileQueryFor<Report>(
+  expression: string,
+  sample: Report,
+  ending: (report: Report) => string,
+): {expression: string; apply: (report: Report) => QueryResult} {
   if (expression.trim() === '') {
     throw new UsageError('--query is empty: give a JMESPath expression, such as outcome, or leave it out.')
   }
@@ -56,7 +71,7 @@ export function compileQuery(expression: string): ReportQuery {
   const unknown = [...calledFunctions(ast)].filter((name) => !isRegistered(name))
   if (unknown.length > 0) throw bad(`unknown function ${unknown.map((name) => `${name}()`).join(', ')}`)
   try {
-    search(ast, placeholderReport())
+    search(ast, sample)
   } catch (error) {
     throw bad(reasonOf(error))
   }
@@ -68,10 +83,8 @@ export function compileQuery(expression: string): ReportQuery {
         return search(ast, report)
       } catch (error) {
         // The run is over: say how it ended, since the report cannot be printed.
-        const {exitCode} = OUTCOMES[report.outcome]
         throw new KmsRotateError(
-          `--query ${shown(expression)} failed on the report (${reasonOf(error)}); the run ended ` +
-            `${report.outcome} (exit ${exitCode} without --query): ${report.summary}`,
+          `--query ${shown(expression)} failed on the report (${reasonOf(error)}); the run ended ${ending(report)}`,
           EXIT.other,
         )
       }

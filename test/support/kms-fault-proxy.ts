@@ -11,6 +11,7 @@
  *   proxy.stall('DescribeKey'); await proxy.arrived('DescribeKey')   // held until close()
  *   proxy.latency({min: 10, max: 50})
  *   proxy.breakNextPage()       // the next ListAliases page: Truncated true, no NextMarker
+ *   proxy.predefinedAliasesWithoutKeys()   // alias/aws/* listed with no TargetKeyId, as KMS lists unused ones
  *   proxy.kmsMultiRegionIds()   // moto's mrk-UUID ids shown as KMS's mrk- + 32 hex digits, both ways
  *   proxy.multiRegionKey({'us-east-1': motoId1, 'us-west-2': motoId2})   // one mrk id for both keys
  *   proxy.callsTo('UpdateAlias')          // each call: input, what was done, whether moto saw it
@@ -207,6 +208,12 @@ function errorCodeOf(body: Buffer): string | undefined {
 const MOTO_MRK_ID = /\bmrk-([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\b/g
 const KMS_MRK_ID = /\bmrk-([0-9a-f]{32})\b/g
 
+function withoutPredefinedTarget(alias: AliasEntry): AliasEntry {
+  if (!alias.AliasName?.startsWith('alias/aws/')) return alias
+  const {TargetKeyId: _unused, ...rest} = alias
+  return rest
+}
+
 function pickDelay(delay: Delay): number {
   return typeof delay === 'number' ? delay : delay.min + Math.random() * (delay.max - delay.min)
 }
@@ -223,6 +230,7 @@ export class KmsFaultProxy {
   private lags = new Map<string, Lag>()
   private pagingOn = true
   private brokenPages = 0
+  private unusedPredefined = false
   private markers = new Map<string, string>()
   private rates = new Map<string, Rate>()
   private buckets = new Map<string, Bucket>()
@@ -298,6 +306,16 @@ export class KmsFaultProxy {
   /** The next `times` ListAliases answers say Truncated: true and carry no NextMarker. */
   breakNextPage(times = 1): this {
     this.brokenPages = times
+    return this
+  }
+
+  /**
+   * ListAliases shows each predefined alias/aws/ alias without a TargetKeyId, as KMS lists one
+   * whose AWS managed key no service has created yet. moto lists them with target ids that
+   * DescribeKey does not know.
+   */
+  predefinedAliasesWithoutKeys(on = true): this {
+    this.unusedPredefined = on
     return this
   }
 
@@ -384,6 +402,7 @@ export class KmsFaultProxy {
     this.lags.clear()
     this.pagingOn = true
     this.brokenPages = 0
+    this.unusedPredefined = false
     this.markers.clear()
     this.rates = new Map(Object.entries(KMS_REQUEST_QUOTAS).map(([name, perSecond]) => [name, {perSecond}]))
     this.buckets.clear()
@@ -599,7 +618,8 @@ export class KmsFaultProxy {
 
   /** The ListAliases answer the client gets: moto's entries, as the lag shows them, one page at a time. */
   private aliasesPage(call: KmsCall, answer: ServerAnswer): Buffer {
-    const aliases = (parseInput(answer.body).Aliases ?? []) as AliasEntry[]
+    const listed = (parseInput(answer.body).Aliases ?? []) as AliasEntry[]
+    const aliases = this.unusedPredefined ? listed.map((alias) => withoutPredefinedTarget(alias)) : listed
     const filter = typeof call.input.KeyId === 'string' ? keyIdOf(call.input.KeyId) : undefined
     if (this.showPreviousTargets(aliases, call.region, filter)) call.handling = 'lagged'
     if (!this.pagingOn) return Buffer.from(JSON.stringify({...parseInput(answer.body), Aliases: aliases}))
