@@ -4,6 +4,7 @@ import {join} from 'node:path'
 
 import Ajv2020 from 'ajv/dist/2020.js'
 
+import type {AuditReport} from '../../src/lib/audit.js'
 import type {MultiRegionReport} from '../../src/lib/multi-region.js'
 import type {RotationReport} from '../../src/lib/report.js'
 import {REPO_ROOT} from './moto.js'
@@ -36,4 +37,17 @@ export function parseMultiRegionReport(stdout: string): MultiRegionReport {
   }
 
   return report as MultiRegionReport
+}
+
+const auditSchema = JSON.parse(readFileSync(join(REPO_ROOT, 'schema', 'audit-report.schema.json'), 'utf8')) as object
+const validateAudit = new Ajv2020.default({allErrors: true, strict: true}).compile(auditSchema)
+
+/** Throws, naming every violation, unless `stdout` is one audit report that its schema accepts. */
+export function parseAuditReport(stdout: string): AuditReport {
+  const report: unknown = JSON.parse(stdout)
+  if (!validateAudit(report)) {
+    throw new Error(`the report does not match the schema: ${JSON.stringify(validateAudit.errors, null, 2)}`)
+  }
+
+  return report as AuditReport
 }
