@@ -101,6 +101,12 @@ describe('findings about an alias and its key', () => {
     expect(finding.message).toContain(KEY_A)
   })
 
+  it('reports a replica pending deletion as critical too', async () => {
+    expect(await findingsFor({KeyState: 'PendingReplicaDeletion'})).toEqual([
+      expect.objectContaining({id: 'key-pending-deletion', severity: 'critical'}),
+    ])
+  })
+
   it.each([
     ['Disabled', 'key-disabled'],
     ['PendingImport', 'key-pending-import'],
