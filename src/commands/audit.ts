@@ -58,7 +58,8 @@ ${helpTable(auditExitCodeTable().map((row) => [String(row.exitCode), row.outcome
     'all-regions': Flags.boolean({
       default: false,
       summary: 'Read every Region that EC2 DescribeRegions says is enabled for each account.',
-      exclusive: ['region', 'regions'],
+      // EC2 takes no unsigned request, so the Regions could not be asked for.
+      exclusive: ['region', 'regions', 'no-sign-request'],
     }),
     profiles: Flags.string({
       summary: 'Read as each of these profiles (a,b); a profile of an account already read is skipped.',
@@ -94,7 +95,7 @@ ${helpTable(auditExitCodeTable().map((row) => [String(row.exitCode), row.outcome
     const regions = flags.regions === undefined ? undefined : parseRegionList(flags.regions)
     const profileNames = flags.profiles === undefined ? [flags.profile] : parseProfileList(flags.profiles)
     const purposes = parseExpectations(flags.expect)
-    const query = compileAuditQuery(flags.query)
+    const query = await compileAuditQuery(flags.query)
     const output = await resolveOutputFormat(flags.output, profileNames[0])
 
     // Every profile is resolved before anything is sent, so that a bad one ends the run at once.

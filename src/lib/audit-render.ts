@@ -4,7 +4,7 @@ import type {ChalkInstance} from 'chalk'
 import {SEVERITIES, type Finding, type Severity} from './audit-findings.js'
 import type {AuditReport} from './audit.js'
 import {AUDIT_OUTCOMES} from './outcomes.js'
-import {compileQueryFor, type QueryResult} from './query.js'
+import type {QueryResult} from './query.js'
 import {renderValue, type Json, type OutputFormat} from './render.js'
 
 export interface AuditQuery {
@@ -49,9 +49,10 @@ export function placeholderAuditReport(): AuditReport {
   }
 }
 
-/** --query for the audit report, checked before anything is sent. */
-export function compileAuditQuery(expression: string | undefined): AuditQuery | undefined {
+/** --query for the audit report, checked before anything is sent; JMESPath loads only when needed. */
+export async function compileAuditQuery(expression: string | undefined): Promise<AuditQuery | undefined> {
   if (expression === undefined) return undefined
+  const {compileQueryFor} = await import('./query.js')
   return compileQueryFor(expression, placeholderAuditReport(), (report) => {
     const {exitCode} = AUDIT_OUTCOMES[report.outcome]
     return `${report.outcome} (exit ${exitCode} without --query): ${report.summary}`

@@ -92,6 +92,9 @@ describe('one Region with 250 aliases', () => {
     const described = proxy.callsTo('DescribeKey').map((call) => call.input.KeyId)
     expect(described.sort()).toEqual([enabled.KeyId, disabled.KeyId, deleting.KeyId].sort())
     expect(report.totals.keysDescribed).toBe(3)
+    // Only reads reached KMS (STS, which has no X-Amz-Target, shows as '').
+    const kmsOperations = new Set(proxy.requests.map((call) => call.operation).filter((operation) => operation !== ''))
+    expect(kmsOperations).toEqual(new Set(['ListAliases', 'DescribeKey']))
 
     const byId = (id: string) => report.findings.filter((finding) => finding.id === id)
     expect(byId('key-pending-deletion').map((finding) => finding.aliasName).sort()).toEqual(
@@ -325,6 +328,7 @@ describe('bad input', () => {
     [['--profiles', 'a', '--profile', 'b'], '--profile'],
     [['--query', 'findings['], 'Bad value for --query'],
     [['--no-paginate'], 'no-paginate'],
+    [['--all-regions', '--no-sign-request'], '--no-sign-request'],
   ])('refuses %j with one line and exit 252, sending nothing', async (args, reason) => {
     const {stdout, stderr, exitCode} = await audit(...args)
     expect(stdout).toBe('')

@@ -404,9 +404,9 @@ describe('the command line', () => {
     expect(() => parse()).toThrow(KmsRotateError)
   })
 
-  it('refuses a --query that cannot work on any audit report, before anything is sent', () => {
-    expect(() => compileAuditQuery('findings[')).toThrow(/Bad value for --query/)
-    expect(() => compileAuditQuery('nosuch(findings)')).toThrow(/unknown function nosuch\(\)/)
+  it('refuses a --query that cannot work on any audit report, before anything is sent', async () => {
+    await expect(compileAuditQuery('findings[')).rejects.toThrow(/Bad value for --query/)
+    await expect(compileAuditQuery('nosuch(findings)')).rejects.toThrow(/unknown function nosuch\(\)/)
   })
 })
 
@@ -452,7 +452,7 @@ describe('the report', () => {
       else expect(text).toContain('key-pending-deletion')
     }
 
-    const query = compileAuditQuery("findings[?severity=='critical'].aliasName")
+    const query = await compileAuditQuery("findings[?severity=='critical'].aliasName")
     expect(formatAuditReport(report, 'text', query, colour)).toBe('alias/old\n')
     expect(formatAuditReport(report, undefined, query, colour)).toBe('[\n    "alias/old"\n]\n')
   })
