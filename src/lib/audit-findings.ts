@@ -10,11 +10,17 @@ export const SEVERITIES = ['critical', 'high', 'medium', 'info'] as const
 export type Severity = (typeof SEVERITIES)[number]
 
 export const FINDINGS = {
-  'key-pending-deletion': {severity: 'critical', when: 'the key is scheduled for deletion (PendingDeletion or PendingReplicaDeletion)'},
+  'key-pending-deletion': {
+    severity: 'critical',
+    when: 'the key is scheduled for deletion (PendingDeletion or PendingReplicaDeletion)',
+  },
   'key-disabled': {severity: 'high', when: 'the key is Disabled'},
   'key-pending-import': {severity: 'high', when: 'the key has no key material yet (PendingImport)'},
   'key-unavailable': {severity: 'high', when: 'the key is Unavailable (its custom key store is disconnected)'},
-  'key-material-expiring': {severity: 'high', when: 'imported key material expires (ValidTo) within 30 days, or has expired'},
+  'key-material-expiring': {
+    severity: 'high',
+    when: 'imported key material expires (ValidTo) within 30 days, or has expired',
+  },
   'alias-purpose-conflict': {severity: 'medium', when: 'the key has other aliases that --expect gives another purpose'},
   'target-aws-managed': {severity: 'info', when: 'the alias points at an AWS managed key'},
   'predefined-alias-unused': {severity: 'info', when: 'a predefined alias/aws/ alias has no key yet'},

@@ -41,7 +41,15 @@ export function placeholderAuditReport(): AuditReport {
       {profile: 'profile', account: 'account', region: 'region', aliases: 0, pages: 0, keysDescribed: 0, complete: true},
     ],
     errors: [
-      {profile: 'profile', account: 'account', region: 'region', operation: 'operation', keyId: 'keyId', message: 'message', exitCode: 0},
+      {
+        profile: 'profile',
+        account: 'account',
+        region: 'region',
+        operation: 'operation',
+        keyId: 'keyId',
+        message: 'message',
+        exitCode: 0,
+      },
     ],
     apiCalls: {ListAliases: 0},
     apiRetries: {ListAliases: 0},

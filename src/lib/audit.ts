@@ -148,7 +148,15 @@ async function readRegion(
   const name = profile.profile ?? null
   const client = createKmsClient(settings, {debugLog: request.debugLog})
   const gateway = new KmsGateway(client, {endpoint: endpointOf(settings), profile: profile.profile}, request.debugLog)
-  const read: AuditRead = {profile: name, account: identity.account, region, aliases: 0, pages: 0, keysDescribed: 0, complete: true}
+  const read: AuditRead = {
+    profile: name,
+    account: identity.account,
+    region,
+    aliases: 0,
+    pages: 0,
+    keysDescribed: 0,
+    complete: true,
+  }
   const errors: AuditError[] = []
   const fail = (operation: string, keyId: string | null, error: unknown) => {
     const {message, exitCode} = asError(error)
@@ -299,12 +307,16 @@ export async function runAudit(request: AuditRequest): Promise<AuditReport> {
       if (alias.targetKeyId !== null) byKey.set(alias.targetKeyId, [...(byKey.get(alias.targetKeyId) ?? []), alias])
     }
 
-    for (const [keyId, aliases] of byKey) findings.push(...purposeFindings(aliases, result.keys.get(keyId), request.purposes))
+    for (const [keyId, aliases] of byKey) {
+      findings.push(...purposeFindings(aliases, result.keys.get(keyId), request.purposes))
+    }
   }
 
   const reads = results.map((result) => result.read)
   const listFailed = (read: AuditRead) =>
-    errors.some((error) => error.operation === 'ListAliases' && error.region === read.region && error.profile === read.profile)
+    errors.some(
+      (error) => error.operation === 'ListAliases' && error.region === read.region && error.profile === read.profile,
+    )
   const listed = reads.filter((read) => !listFailed(read))
   // Nothing was read at all: end as the first failure would end any single call, with its line.
   if (listed.length === 0 && errors.length > 0) {

@@ -115,6 +115,22 @@ describe('one Region with 250 aliases', () => {
   })
 })
 
+describe("moto's own predefined aliases", () => {
+  it('are an incomplete read, exit 6, since DescribeKey does not know the keys they name', async () => {
+    // Given moto's ListAliases as it is: alias/aws/ aliases on key ids that DescribeKey does not know
+    proxy.predefinedAliasesWithoutKeys(false)
+
+    const {stdout, exitCode} = await audit('--output', 'json', '--fail-on', 'none')
+
+    const report = parseAuditReport(stdout)
+    expect(report.outcome).toBe('incomplete')
+    expect(report.errors).toHaveLength(predefinedPerRegion)
+    expect(report.errors.every((error) => error.operation === 'DescribeKey' && error.exitCode === EXIT.service)).toBe(true)
+    expect(report.errors[0].message).toContain('NotFoundException')
+    expect(exitCode).toBe(6)
+  })
+})
+
 describe('exit codes and formats', () => {
   beforeEach(async () => {
     const key = await kms.createKey()

@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs'
 
+import {DescribeRegionsCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {DescribeKeyCommand, ListAliasesCommand, type AliasListEntry, type KeyMetadata} from '@aws-sdk/client-kms'
 import {GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
 import {mockClient} from 'aws-sdk-client-mock'
@@ -8,6 +9,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 
 import {FAIL_ON_LEVELS, FINDING_IDS, FINDINGS, SEVERITIES, type FailOn} from '../../src/lib/audit-findings.js'
 import {parseExpectations, parseProfileList, parseRegionList} from '../../src/lib/audit-input.js'
+import {ec2Endpoint} from '../../src/lib/audit-regions.js'
 import {compileAuditQuery, formatAuditReport} from '../../src/lib/audit-render.js'
 import {auditExitCode, runAudit, type AuditReport, type AuditRequest} from '../../src/lib/audit.js'
 import type {AwsSettings} from '../../src/lib/aws-config.js'
@@ -461,5 +463,55 @@ describe('the report', () => {
     const report = await sampleReport()
     expect(report.apiCalls).toEqual({GetCallerIdentity: 1, ListAliases: 1, DescribeKey: 2})
     expect(keyArn(KEY_A)).toBe(report.findings[1].keyArn)
+  })
+})
+
+describe('--all-regions', () => {
+  const ec2Mock = mockClient(EC2Client)
+
+  beforeEach(() => {
+    ec2Mock.reset()
+    ec2Mock.on(DescribeRegionsCommand).resolves({
+      Regions: [
+        {RegionName: OTHER_REGION, OptInStatus: 'opt-in-not-required'},
+        {RegionName: 'ap-east-1', OptInStatus: 'not-opted-in'},
+        {RegionName: 'me-south-1', OptInStatus: 'opted-in'},
+      ],
+    })
+  })
+
+  it('reads each Region that DescribeRegions says is enabled, and no other', async () => {
+    kmsMock.on(ListAliasesCommand).resolves({Aliases: [], Truncated: false})
+
+    const report = await runAudit(request({regions: 'all'}))
+
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeRegionsCommand, {AllRegions: false})
+    expect(report.reads.map((read) => read.region).sort()).toEqual([OTHER_REGION, 'me-south-1'])
+    expect(report.apiCalls.DescribeRegions).toBe(1)
+  })
+
+  it('asks EC2 where --endpoint-url points, else its own variables, never a KMS-only endpoint', () => {
+    expect(ec2Endpoint('http://127.0.0.1:1', {AWS_ENDPOINT_URL_EC2: 'http://ec2'})).toBe('http://127.0.0.1:1')
+    expect(ec2Endpoint(undefined, {AWS_ENDPOINT_URL_EC2: 'http://ec2', AWS_ENDPOINT_URL: 'http://all'})).toBe('http://ec2')
+    expect(ec2Endpoint(undefined, {AWS_ENDPOINT_URL: 'http://all'})).toBe('http://all')
+    expect(ec2Endpoint(undefined, {AWS_ENDPOINT_URL_KMS: 'http://kms'})).toBeUndefined()
+  })
+
+  it('is incomplete when KMS has an endpoint of its own and EC2 has none, sending DescribeRegions nowhere', async () => {
+    const own = {...settings(), endpoint: 'http://kms.example'}
+    const profiles = [{profile: undefined, settings: own}, {profile: 'b', settings: settings('b')}]
+    stsMock.on(GetCallerIdentityCommand).callsFake(async (_input, getClient) => {
+      const account = getClient().config.profile === 'b' ? OTHER_ACCOUNT : ACCOUNT
+      return {Account: account}
+    })
+    kmsMock.on(ListAliasesCommand).resolves({Aliases: [], Truncated: false})
+
+    const report = await runAudit(request({regions: 'all', profiles}))
+
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeRegionsCommand, 1)
+    expect(report.outcome).toBe('incomplete')
+    expect(report.errors).toEqual([
+      expect.objectContaining({operation: 'DescribeRegions', region: null, exitCode: EXIT.configuration}),
+    ])
   })
 })
