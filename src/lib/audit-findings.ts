@@ -14,6 +14,7 @@ export const FINDINGS = {
     severity: 'critical',
     when: 'the key is scheduled for deletion (PendingDeletion or PendingReplicaDeletion)',
   },
+  'key-missing': {severity: 'high', when: 'DescribeKey says the key the alias points at does not exist'},
   'key-disabled': {severity: 'high', when: 'the key is Disabled'},
   'key-pending-import': {severity: 'high', when: 'the key has no key material yet (PendingImport)'},
   'key-unavailable': {severity: 'high', when: 'the key is Unavailable (its custom key store is disconnected)'},
@@ -107,12 +108,25 @@ function daysUntil(date: Date, now: Date): number {
 }
 
 /** The findings about one alias from its own key alone: state, expiry, manager. */
-export function keyFindings(alias: AliasEntry, key: KeyMetadata | undefined, now: Date): Finding[] {
-  const {aliasName} = alias
-  if (alias.targetKeyId === null) {
-    return aliasName.startsWith('alias/aws/')
+export function keyFindings(
+  alias: AliasEntry,
+  key: KeyMetadata | undefined,
+  now: Date,
+  {keyMissing = false}: {keyMissing?: boolean} = {},
+): Finding[] {
+  const {aliasName, targetKeyId} = alias
+  const predefined = aliasName.startsWith('alias/aws/')
+  if (targetKeyId === null) {
+    return predefined
       ? [finding('predefined-alias-unused', alias, key, `${aliasName} is predefined and has no key yet`)]
       : []
+  }
+
+  // A predefined alias can name an AWS managed key that is only created on first use.
+  if (keyMissing) {
+    return predefined
+      ? [finding('predefined-alias-unused', alias, key, `${aliasName} names ${targetKeyId}, which does not exist yet`)]
+      : [finding('key-missing', alias, key, `${aliasName} points at ${targetKeyId}, which DescribeKey says does not exist`)]
   }
 
   if (key === undefined) return []

@@ -19,7 +19,7 @@ import {
   type Purpose,
   type Severity,
 } from './audit-findings.js'
-import {KmsRotateError} from './errors.js'
+import {KmsRotateError, ServiceError} from './errors.js'
 import {callerIdentity} from './identity.js'
 import type {CallerIdentity} from './journal.js'
 import {createKmsClient, endpointOf, KmsGateway} from './kms.js'
@@ -133,6 +133,8 @@ interface ReadResult {
   read: AuditRead
   aliases: AliasEntry[]
   keys: Map<string, KeyMetadata>
+  /** Keys that DescribeKey answered NotFoundException for: a finding, not a failed read. */
+  missingKeys: Set<string>
   errors: AuditError[]
   gateway: KmsGateway
 }
@@ -165,6 +167,7 @@ async function readRegion(
   }
 
   const keys = new Map<string, KeyMetadata>()
+  const missingKeys = new Set<string>()
   let aliases: AliasEntry[] = []
   try {
     const listed = await gateway.listAliases()
@@ -199,14 +202,15 @@ async function readRegion(
       try {
         keys.set(keyId, await described)
       } catch (error) {
-        fail('DescribeKey', keyId, error)
+        if (error instanceof ServiceError && error.code === 'NotFoundException') missingKeys.add(keyId)
+        else fail('DescribeKey', keyId, error)
       }
     },
     {concurrency: DESCRIBE_CONCURRENCY},
   )
   read.keysDescribed = gateway.apiCalls.DescribeKey ?? 0
   client.destroy()
-  return {read, aliases, keys, errors, gateway}
+  return {read, aliases, keys, missingKeys, errors, gateway}
 }
 
 /** STS per profile; a profile whose account an earlier one already covers is not read again. */
@@ -299,7 +303,8 @@ export async function runAudit(request: AuditRequest): Promise<AuditReport> {
     add(apiRetries, result.gateway.apiRetries)
     for (const alias of result.aliases) {
       const key = alias.targetKeyId === null ? undefined : result.keys.get(alias.targetKeyId)
-      findings.push(...keyFindings(alias, key, now))
+      const keyMissing = alias.targetKeyId !== null && result.missingKeys.has(alias.targetKeyId)
+      findings.push(...keyFindings(alias, key, now, {keyMissing}))
     }
 
     const byKey = new Map<string, AliasEntry[]>()

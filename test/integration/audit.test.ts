@@ -116,18 +116,19 @@ describe('one Region with 250 aliases', () => {
 })
 
 describe("moto's own predefined aliases", () => {
-  it('are an incomplete read, exit 6, since DescribeKey does not know the keys they name', async () => {
+  it('are info findings and a complete read, since DescribeKey does not know the keys they name', async () => {
     // Given moto's ListAliases as it is: alias/aws/ aliases on key ids that DescribeKey does not know
     proxy.predefinedAliasesWithoutKeys(false)
 
-    const {stdout, exitCode} = await audit('--output', 'json', '--fail-on', 'none')
+    const {stdout, exitCode} = await audit('--output', 'json', '--fail-on', 'info')
 
     const report = parseAuditReport(stdout)
-    expect(report.outcome).toBe('incomplete')
-    expect(report.errors).toHaveLength(predefinedPerRegion)
-    expect(report.errors.every((error) => error.operation === 'DescribeKey' && error.exitCode === EXIT.service)).toBe(true)
-    expect(report.errors[0].message).toContain('NotFoundException')
-    expect(exitCode).toBe(6)
+    const predefined = report.findings.filter((finding) => finding.id === 'predefined-alias-unused')
+    expect(predefined).toHaveLength(predefinedPerRegion)
+    expect(predefined.every((finding) => finding.aliasName.startsWith('alias/aws/') && finding.targetKeyId)).toBe(true)
+    expect(report.errors).toEqual([])
+    expect(report.outcome).toBe('findings')
+    expect(exitCode).toBe(3)
   })
 })
 

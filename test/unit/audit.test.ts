@@ -169,6 +169,33 @@ describe('findings about an alias and its key', () => {
   })
 })
 
+describe('an alias whose key DescribeKey does not find', () => {
+  it('is a high finding for a customer alias, and the read stays complete', async () => {
+    givenAccount([alias('alias/orphan', KEY_A)], {})
+
+    const report = await runAudit(request())
+
+    expect(report.findings).toEqual([
+      expect.objectContaining({id: 'key-missing', severity: 'high', aliasName: 'alias/orphan', targetKeyId: KEY_A}),
+    ])
+    expect(report.errors).toEqual([])
+    expect(kmsMock).toHaveReceivedCommandTimes(DescribeKeyCommand, 1)
+    expect(report.outcome).toBe('findings')
+    expect(auditExitCode(report)).toBe(3)
+  })
+
+  it('is an info finding for a predefined alias, whose AWS managed key may not exist yet', async () => {
+    givenAccount([alias('alias/aws/ebs', KEY_B)], {})
+
+    const report = await runAudit(request())
+
+    expect(report.findings).toEqual([
+      expect.objectContaining({id: 'predefined-alias-unused', severity: 'info', targetKeyId: KEY_B}),
+    ])
+    expect(report.outcome).toBe('clean')
+  })
+})
+
 describe('aliases of one key that serve different purposes', () => {
   const purposes = parseExpectations(['prod=alias/prod-*', 'staging=alias/staging-*'])
 
@@ -282,6 +309,7 @@ describe('reading', () => {
 
   it('is incomplete when a key cannot be described, even with nothing else found', async () => {
     givenAccount([alias('alias/app', KEY_A)], {})
+    kmsMock.on(DescribeKeyCommand).rejects(serviceException('AccessDeniedException', 'not allowed'))
 
     const report = await runAudit(request({failOn: 'none'}))
 
