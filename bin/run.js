@@ -7,7 +7,8 @@ if (asksForVersion(argv)) {
   process.exit(0)
 }
 
-const {Errors, flush, run} = await import('@oclif/core')
+// The bundle: the commands, oclif and the libraries in one file, the AWS SDK in chunks it loads on use.
+const {Errors, flush, run} = await import('../dist/index.js')
 // `kms-rotate help COMMAND`, as AWS CLI users type it, means `kms-rotate COMMAND --help`.
 const args = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv
 

@@ -1,11 +1,8 @@
 import {Command, Flags} from '@oclif/core'
 
-import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {journalPath, readJournal, rotationToUndo} from '../lib/journal.js'
-import {queryFrom, resolveOutputFormat} from '../lib/output.js'
-import {awsOptionsFrom, rotationOptions, runRotation} from '../lib/rotation-run.js'
 import UpdateAlias from './update-alias.js'
 
 const shared = UpdateAlias.flags
@@ -69,6 +66,13 @@ With no such run in the journal it sends nothing and exits 252.`
     const flags = await this.parseFlags()
     const aliasName = flags['alias-name']
     validateAliasName(aliasName)
+    // Loaded once the flags parse, so that --help never loads them.
+    const [{cliProfileSettings, resolveAwsSettings}, {queryFrom, resolveOutputFormat}, rotationRun] = await Promise.all([
+      import('../lib/aws-config.js'),
+      import('../lib/output.js'),
+      import('../lib/rotation-run.js'),
+    ])
+    const {awsOptionsFrom, rotationOptions, runRotation} = rotationRun
     const query = await queryFrom(flags.query)
     const output = await resolveOutputFormat(flags.output, flags.profile)
     const settings = await resolveAwsSettings(awsOptionsFrom(flags))

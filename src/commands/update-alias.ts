@@ -1,7 +1,5 @@
 import {Command, Flags} from '@oclif/core'
 
-import {autoPromptMode, promptForMissing, searchOnTerminal} from '../lib/auto-prompt.js'
-import {cliProfileSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {
   checkOperationInput,
@@ -11,22 +9,28 @@ import {
   withSkeletonValue,
 } from '../lib/cli-input.js'
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
+import {COLOR_MODES, OUTPUT_FORMATS, PREFLIGHT_MODES, SKELETON_KINDS} from '../lib/formats.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {Journal, JOURNAL_VARIABLE, journalEntry, journalPath} from '../lib/journal.js'
 import {exitCodeTable, OUTCOMES} from '../lib/outcomes.js'
-import {formatReport, machineFormat, queryFrom, resolveOutputFormat} from '../lib/output.js'
-import {colourFor, COLOR_MODES, OUTPUT_FORMATS} from '../lib/render.js'
-import {
-  awsOptionsFrom,
-  entryFacts,
-  rotationHooks,
-  rotationOptions,
-  runRotation,
-  showReport,
-} from '../lib/rotation-run.js'
-import {inputSkeleton, placeholderReport, SKELETON_KINDS} from '../lib/skeleton.js'
-import {canPrompt, interruptOnSigint} from '../lib/terminal.js'
 import {versionLine} from '../lib/version.js'
+
+/**
+ * What a run needs beyond its flags: loaded only once the flags parse, so that --help and a
+ * usage error never load the renderers, the YAML parser or the config file reader.
+ */
+async function runModules() {
+  const [autoPrompt, awsConfig, output, render, rotationRun, skeleton, terminal] = await Promise.all([
+    import('../lib/auto-prompt.js'),
+    import('../lib/aws-config.js'),
+    import('../lib/output.js'),
+    import('../lib/render.js'),
+    import('../lib/rotation-run.js'),
+    import('../lib/skeleton.js'),
+    import('../lib/terminal.js'),
+  ])
+  return {...autoPrompt, ...awsConfig, ...output, ...render, ...rotationRun, ...skeleton, ...terminal}
+}
 
 /** The help section for the options that work as in `aws kms update-alias`. */
 const AWS_CLI = 'AWS CLI'
@@ -127,6 +131,13 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       default: false,
       summary: 'Accept a new key that principals allowed to use the current key may not use.',
     }),
+    preflight: Flags.option({
+      options: PREFLIGHT_MODES,
+      default: 'full' as const,
+      summary:
+        'full reads both keys, their policies and grants, and the new key\'s aliases; basic only DescribeKey on ' +
+        'both, skipping alias-quota, access-parity and alias-abac and leaving the caller identity unread.',
+    })(),
     canary: Flags.boolean({
       default: true,
       allowNo: true,
@@ -235,6 +246,28 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       return
     }
 
+    const {
+      autoPromptMode,
+      awsOptionsFrom,
+      canPrompt,
+      cliProfileSettings,
+      colourFor,
+      entryFacts,
+      formatReport,
+      inputSkeleton,
+      interruptOnSigint,
+      machineFormat,
+      placeholderReport,
+      promptForMissing,
+      queryFrom,
+      resolveAwsSettings,
+      resolveOutputFormat,
+      rotationHooks,
+      rotationOptions,
+      runRotation,
+      searchOnTerminal,
+      showReport,
+    } = await runModules()
     const query = await queryFrom(flags.query)
     const skeleton = flags['generate-cli-skeleton']
     if (skeleton === 'input' || skeleton === 'yaml-input') {
@@ -279,7 +312,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       const {aliasName, target} = checkOperationInput(input)
       // Before any client exists: a run that cannot be recorded changes nothing.
       const journal = await Journal.open(journalPath(flags.journal))
-      const {callerIdentity} = await import('../lib/identity.js')
+      const {callerIdentity, NOT_ASKED_IN_BASIC_PREFLIGHT, unknownIdentity} = await import('../lib/identity.js')
       const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
       const interrupt = interruptOnSigint(aliasName)
       const stderrColour = colourFor(process.stderr, process.env, flags.color)
@@ -293,7 +326,10 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
           debugLog,
           // One journal line per Region, as a run in that Region alone would write.
           async onRegionEnd(region, result, kms) {
-            const identity = await callerIdentity({...settings, region}, flags['endpoint-url'], {debugLog})
+            const identity =
+              flags.preflight === 'basic'
+                ? unknownIdentity(NOT_ASKED_IN_BASIC_PREFLIGHT)
+                : await callerIdentity({...settings, region}, flags['endpoint-url'], {debugLog})
             const facts = entryFacts('update-alias', region, aliasName, flags, identity, kms)
             await journal.append(journalEntry(facts, 'error' in result ? result : {report: result}))
           },

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 
-import {parseDocument as parseYamlDocument} from 'yaml'
+import type {parseDocument as ParseYamlDocument} from 'yaml'
 
 import {shown, UsageError} from './errors.js'
 import {parseTargetKeyId, validateAliasName, type TargetKeyReference} from './identifiers.js'
@@ -119,18 +119,29 @@ type DocumentFormat = 'JSON' | 'YAML'
  * YAML text as plain data. The library's warnings (an unknown tag, a key that is a collection)
  * would otherwise reach stderr as Node warnings; here they are usage errors like its errors.
  */
-function parseYaml(text: string): unknown {
+function parseYaml(text: string, parseYamlDocument: typeof ParseYamlDocument): unknown {
   const document = parseYamlDocument(text, {logLevel: 'silent'})
   const [problem] = [...document.errors, ...document.warnings]
   if (problem) throw problem
   return document.toJS({maxAliasCount: 100})
 }
 
-function parseDocument(text: string, format: DocumentFormat, label: string): unknown {
+/** The yaml module; from the bundle, a CommonJS module comes as the default export alone. */
+async function loadYaml(): Promise<typeof import('yaml')> {
+  const module = await import('yaml')
+  return 'parseDocument' in module ? module : (module as {default: typeof module}).default
+}
+
+function parseDocument(
+  text: string,
+  format: DocumentFormat,
+  label: string,
+  parseYamlDocument: typeof ParseYamlDocument | undefined,
+): unknown {
   // A byte order mark, as some Windows editors save files, is not part of the document.
   const body = text.replace(/^\uFEFF/, '')
   try {
-    return format === 'JSON' ? JSON.parse(body) : parseYaml(body)
+    return format === 'JSON' ? JSON.parse(body) : parseYaml(body, parseYamlDocument as typeof ParseYamlDocument)
   } catch (error) {
     // The YAML parser adds a picture of the line under its first line; the first line says it all.
     const reason = (error as Error).message.split('\n')[0].replace(/:$/, '')
@@ -199,7 +210,9 @@ export async function readInputDocument(
   const [option, format, value]: [string, DocumentFormat, string] =
     json === undefined ? ['--cli-input-yaml', 'YAML', yaml as string] : ['--cli-input-json', 'JSON', json]
   const {text, label} = await documentText(option, value)
-  return {members: membersOf(parseDocument(text, format, label), format, label), option}
+  // The YAML parser is loaded only for YAML input: it is large, and most runs have none.
+  const parseYamlDocument = format === 'YAML' ? (await loadYaml()).parseDocument : undefined
+  return {members: membersOf(parseDocument(text, format, label, parseYamlDocument), format, label), option}
 }
 
 /**

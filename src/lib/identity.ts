@@ -28,6 +28,9 @@ export function unknownIdentity(error: string): CallerIdentity {
   return {arn: null, account: null, userId: null, error}
 }
 
+/** --preflight basic makes no call beyond the rotation's own; the journal then has the key's account. */
+export const NOT_ASKED_IN_BASIC_PREFLIGHT = 'not asked: --preflight basic reads no caller identity'
+
 /**
  * STS GetCallerIdentity with the KMS client's Region, credentials and transport settings. It is
  * only for the record: one attempt, and a failure comes back as an unknown identity.

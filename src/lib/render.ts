@@ -7,8 +7,9 @@ import {ConfigurationError, shown} from './errors.js'
 import {OUTCOMES} from './outcomes.js'
 import type {KeySummary, RotationReport} from './report.js'
 
-export const OUTPUT_FORMATS = ['json', 'yaml', 'yaml-stream', 'text', 'table', 'off'] as const
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number]
+import {OUTPUT_FORMATS, type ColorMode, type OutputFormat} from './formats.js'
+
+export {COLOR_MODES, OUTPUT_FORMATS, type ColorMode, type OutputFormat} from './formats.js'
 
 /** The AWS CLI's default output format, when it names one of ours; empty counts as unset. */
 export function outputFormatFromEnvironment(env: NodeJS.ProcessEnv = process.env): OutputFormat | undefined {
@@ -22,9 +23,6 @@ export function outputFormatFromEnvironment(env: NodeJS.ProcessEnv = process.env
 
   return value as OutputFormat
 }
-
-export const COLOR_MODES = ['on', 'off', 'auto'] as const
-export type ColorMode = (typeof COLOR_MODES)[number]
 
 /**
  * `--color`: `auto` colours only on a terminal, and not when NO_COLOR is set to anything or TERM

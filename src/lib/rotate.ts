@@ -7,6 +7,7 @@ import {checkExpectedCurrent, runChecks, type AliasListing, type KeyLookup, type
 import {IncompleteListingError, KmsRotateError, ServiceError, UpdateAnswerLostError} from './errors.js'
 import {isReservedAliasName, placeDifferences, type TargetKeyReference} from './identifiers.js'
 import type {KmsGateway} from './kms.js'
+import type {PreflightMode} from './formats.js'
 import {EXIT, type Outcome} from './outcomes.js'
 import {rollBack} from './rollback.js'
 import {
@@ -39,7 +40,12 @@ export interface RotationRequest {
   canary?: boolean
   /** One Region of --regions: the multi-region check is run too. */
   multiRegion?: boolean
+  /** basic: no key policies, grants or alias count are read; their checks are skipped. Default full. */
+  preflight?: PreflightMode
 }
+
+/** Why --preflight basic leaves a check unevaluated. */
+const BASIC_PREFLIGHT = '--preflight basic'
 
 export interface RotationHooks {
   /** Asked once every check has passed, before UpdateAlias; absent means do not ask. */
@@ -327,10 +333,13 @@ export async function rotateAlias(
 
   try {
     const keys = await lookUpKeys(kms, request, signal)
-    const [access, targetAliases] = await Promise.all([
-      readAccess(kms, keys, signal),
-      listTargetAliases(kms, keys, signal),
-    ])
+    const [access, targetAliases]: [AccessFacts, AliasListing] =
+      request.preflight === 'basic'
+        ? [
+            {compared: false, reason: `not compared: ${BASIC_PREFLIGHT} reads no key policies or grants`},
+            {listed: false, message: `not counted: ${BASIC_PREFLIGHT} does not list the new key's aliases`},
+          ]
+        : await Promise.all([readAccess(kms, keys, signal), listTargetAliases(kms, keys, signal)])
     const facts: PreflightFacts = {
       ...keys,
       aliasName,

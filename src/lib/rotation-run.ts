@@ -8,6 +8,7 @@ import {EXIT, OUTCOMES, type Outcome} from './outcomes.js'
 import {formatReport, machineFormat} from './output.js'
 import {pagerFor, writeThroughPager} from './pager.js'
 import type {ReportQuery} from './query.js'
+import type {PreflightMode} from './formats.js'
 import {colourFor, type ColorMode, type OutputFormat} from './render.js'
 import type {RotationReport} from './report.js'
 import type {RotationHooks, RotationRequest} from './rotate.js'
@@ -17,6 +18,8 @@ import {packageNameAndVersion} from './version.js'
 /** The flags that update-alias and rollback share for running a rotation and showing its report. */
 export interface RunFlags {
   'endpoint-url'?: string
+  /** basic also leaves the caller identity unread: the journal takes the account from the key. */
+  preflight?: PreflightMode
   'dry-run': boolean
   yes: boolean
   debug: boolean
@@ -46,7 +49,7 @@ export async function runRotation(run: RotationRun): Promise<void> {
   const {settings, flags} = run
   // Before any client exists: a run that cannot be recorded changes nothing.
   const journal = await Journal.open(run.journal)
-  const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}, {callerIdentity}] =
+  const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}, {callerIdentity, NOT_ASKED_IN_BASIC_PREFLIGHT, unknownIdentity}] =
     await Promise.all([import('./kms.js'), import('./rotate.js'), import('./identity.js')])
   const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
   debugLog?.(describeSettings(settings))
@@ -58,11 +61,16 @@ export async function runRotation(run: RotationRun): Promise<void> {
   const colour = colourFor(process.stdout, process.env, flags.color)
   const stderrColour = colourFor(process.stderr, process.env, flags.color)
 
+  // Asked alongside the rotation's own calls rather than after them: it is only for the record.
+  const identityRead: Promise<CallerIdentity> =
+    flags.preflight === 'basic'
+      ? Promise.resolve(unknownIdentity(NOT_ASKED_IN_BASIC_PREFLIGHT))
+      : callerIdentity(settings, flags['endpoint-url'], {debugLog})
   let interrupt: Interrupt | undefined
   let aliasName: string | null = null
   let report: RotationReport
   const record = async (result: JournalResult) => {
-    const identity: CallerIdentity = await callerIdentity(settings, flags['endpoint-url'], {debugLog})
+    const identity = await identityRead
     const facts = entryFacts(run.command, settings.region, aliasName, flags, identity, kms, run.rollbackOf)
     await journal.append(journalEntry(facts, result))
   }
@@ -132,6 +140,7 @@ export interface RotationFlags {
   'acknowledge-verify-break': boolean
   'allow-access-loss': boolean
   canary: boolean
+  preflight?: PreflightMode
 }
 
 /** A rotation request's options, from the flags. */
@@ -144,6 +153,7 @@ export function rotationOptions(flags: RotationFlags) {
     acknowledgeVerifyBreak: flags['acknowledge-verify-break'],
     allowAccessLoss: flags['allow-access-loss'],
     canary: flags.canary,
+    preflight: flags.preflight,
   }
 }
 

@@ -3,8 +3,9 @@ import {Document, isMap, isScalar} from 'yaml'
 import {CHECK_IDS} from './checks.js'
 import type {KeySummary, RotationReport} from './report.js'
 
-export const SKELETON_KINDS = ['input', 'yaml-input', 'output'] as const
-export type SkeletonKind = (typeof SKELETON_KINDS)[number]
+import type {SkeletonKind} from './formats.js'
+
+export {SKELETON_KINDS, type SkeletonKind} from './formats.js'
 
 /** What each member of the UpdateAlias request is, for the comments of the YAML skeleton. */
 const MEMBER_NOTES = {

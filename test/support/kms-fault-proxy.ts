@@ -154,9 +154,15 @@ interface ServerAnswer {
   body: Buffer
 }
 
-function operationOf(request: IncomingMessage): string {
+/**
+ * KMS names the operation in X-Amz-Target; STS, which moto serves on the same port, sends a
+ * form body with Action=, so that a count of calls can name GetCallerIdentity too.
+ */
+function operationOf(request: IncomingMessage, body: Buffer): string {
   const target = request.headers['x-amz-target']
-  return typeof target === 'string' ? target.replace(/^TrentService\./, '') : ''
+  if (typeof target === 'string') return target.replace(/^TrentService\./, '')
+  const form = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('latin1'))
+  return form?.[1] ?? ''
 }
 
 /** The Region in `Credential=AKID/DATE/REGION/kms/aws4_request`. */
@@ -427,7 +433,7 @@ export class KmsFaultProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readAll(req)
     const call: KmsCall = {
-      operation: operationOf(req),
+      operation: operationOf(req, body),
       input: parseInput(body),
       region: regionOf(req),
       at: this.clock(),

@@ -1,6 +1,10 @@
 import {
+  DecryptCommand,
   DescribeKeyCommand,
+  EncryptCommand,
+  GetKeyPolicyCommand,
   ListAliasesCommand,
+  ListGrantsCommand,
   UpdateAliasCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms'
@@ -283,6 +287,92 @@ describe('rotateAlias outcomes', () => {
     const report = await rotate({allowKeySpecChange: true, acknowledgeVerifyBreak: true})
     expect(status(report, 'key-spec-match')).toBe('warn')
     expect(report.outcome).toBe('rotated')
+  })
+})
+
+describe('rotateAlias with --preflight basic', () => {
+  it('makes exactly DescribeKey on both keys, UpdateAlias and one ListAliases when the move shows at once', async () => {
+    // given two matching keys and a ListAliases that already shows the move
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    // when the alias is rotated with the basic preflight and no canary
+    const report = await rotate({preflight: 'basic', canary: false})
+    // then it is rotated after four calls, none of them a policy, grant or alias-count read
+    expect(report.outcome).toBe('rotated')
+    expect(report.apiCalls).toEqual({DescribeKey: 2, UpdateAlias: 1, ListAliases: 1})
+    expect(kmsMock.calls()).toHaveLength(4)
+    expect(kmsMock).toHaveReceivedCommandTimes(DescribeKeyCommand, 2)
+    expect(pollCalls()).toBe(1)
+    expect(kmsMock).not.toHaveReceivedCommand(GetKeyPolicyCommand)
+    expect(kmsMock).not.toHaveReceivedCommand(ListGrantsCommand)
+    expect(kmsMock).not.toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: keyArn(TARGET_KEY_ID)})
+    expect(kmsMock).not.toHaveReceivedCommand(EncryptCommand)
+  })
+
+  it('reports the checks it did not read for as skipped, naming --preflight basic', async () => {
+    // given two matching keys
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    // when the alias is rotated with the basic preflight
+    const report = await rotate({preflight: 'basic', canary: false})
+    // then alias-quota, access-parity and alias-abac are skipped and say why; the others still run
+    for (const id of ['alias-quota', 'access-parity', 'alias-abac'] as const) {
+      const check = report.checks.find((result) => result.id === id)
+      expect(check?.status).toBe('skip')
+      expect(check?.message).toContain('--preflight basic')
+    }
+
+    expect(status(report, 'key-usage-match')).toBe('pass')
+    expect(status(report, 'target-enabled')).toBe('pass')
+  })
+
+  it('still refuses a target whose KeyUsage differs, from DescribeKey alone', async () => {
+    // given a target for signing
+    givenKeys({}, {KeyUsage: 'SIGN_VERIFY', KeySpec: 'ECC_NIST_P256'})
+    // when the alias is rotated with the basic preflight
+    const report = await rotate({preflight: 'basic', canary: false})
+    // then it is refused without UpdateAlias
+    expect(report.outcome).toBe('refused')
+    expect(failedChecks(report)).toContain('key-usage-match')
+    expect(kmsMock).not.toHaveReceivedCommand(UpdateAliasCommand)
+  })
+
+  it('keeps the canary when it is asked for', async () => {
+    // given two matching keys, a visible move and a working key
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    kmsMock.on(EncryptCommand).resolves({CiphertextBlob: new Uint8Array([1]), KeyId: keyArn(TARGET_KEY_ID)})
+    kmsMock.on(DecryptCommand).resolves({Plaintext: new Uint8Array([0]), KeyId: keyArn(TARGET_KEY_ID)})
+    // when the alias is rotated with the basic preflight and the canary
+    const report = await rotate({preflight: 'basic', canary: true})
+    // then the canary's calls are made, and still no policy or grant read
+    expect(kmsMock).toHaveReceivedCommand(EncryptCommand)
+    expect(kmsMock).not.toHaveReceivedCommand(GetKeyPolicyCommand)
+    expect(report.apiCalls.Encrypt).toBe(1)
+  })
+})
+
+describe('rotateAlias with the default preflight', () => {
+  it('reads both key policies, both grant lists and the new key\'s aliases before UpdateAlias', async () => {
+    // given two matching keys and a visible move
+    givenKeys()
+    givenUpdateAccepted()
+    kmsMock.on(ListAliasesCommand, UNFILTERED).resolves(MOVED)
+    // when the alias is rotated with no preflight option
+    const report = await rotate({canary: false})
+    // then every safety read was made, for each key
+    expect(report.outcome).toBe('rotated')
+    for (const keyId of [CURRENT_KEY_ID, TARGET_KEY_ID]) {
+      expect(kmsMock).toHaveReceivedCommandWith(GetKeyPolicyCommand, {KeyId: keyArn(keyId)})
+      expect(kmsMock).toHaveReceivedCommandWith(ListGrantsCommand, {KeyId: keyArn(keyId)})
+    }
+
+    expect(kmsMock).toHaveReceivedCommandWith(ListAliasesCommand, {KeyId: keyArn(TARGET_KEY_ID)})
+    expect(status(report, 'access-parity')).toBe('pass')
+    expect(status(report, 'alias-quota')).toBe('pass')
   })
 })
 

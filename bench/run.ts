@@ -1,0 +1,362 @@
+/**
+ * kms-rotate side by side with the AWS CLI, against a local moto server behind the fault proxy,
+ * which counts every call (and, with --latency MS, holds each one that long, as a far Region would).
+ *
+ *   npm run bench                       # no added latency
+ *   npm run bench -- --latency 20       # 20 ms per request
+ *   npm run bench -- --runs 30 --warmup 3
+ *
+ * Wall time comes from hyperfine (median and interquartile range over --runs runs); peak memory
+ * from GNU time's maximum resident set size over three separate runs; API calls from the proxy.
+ * Each timed rotation moves the alias to the key it is not on: hyperfine's --prepare step asks
+ * moto directly (not through the proxy, so it is not counted) and writes that key's id to a file,
+ * and every rotation row reads the file the same way inside its command.
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {parseArgs} from 'node:util'
+
+import {startKmsFaultProxy, type KmsFaultProxy} from '../test/support/kms-fault-proxy.js'
+import {FAKE_CREDENTIALS, MotoKms, REPO_ROOT, startMoto, TEST_REGION} from '../test/support/moto.js'
+
+const HYPERFINE = '/usr/bin/hyperfine'
+const GNU_TIME = '/usr/bin/time'
+const AWS_CLI_V2 = '/usr/bin/aws'
+const ALIAS_NAME = 'alias/bench-rotation'
+const MEMORY_RUNS = 3
+
+/** The flags of the lean rotation: the four calls DescribeKey x2, UpdateAlias, ListAliases. */
+const LEAN_FLAGS = '--preflight basic --no-canary'
+
+const TARGETS = {
+  fullVsBlind: 0.5,
+  startupSeconds: 0.15,
+  startupVsNode: 2,
+  leanCalls: 4,
+  peakMemoryMiB: 100,
+}
+
+interface Row {
+  id: string
+  name: string
+  command: string
+  /** Moves the alias: the command reads the key to move it to from the state file. */
+  rotation: boolean
+}
+
+interface Measured extends Row {
+  medianSeconds: number
+  /** Interquartile range of the runs. */
+  iqrSeconds: number
+  minSeconds: number
+  maxSeconds: number
+  runs: number
+  peakMemoryMiB: number
+  /** Calls per run by operation, from one counted run. */
+  callsPerRun: Record<string, number>
+  totalCallsPerRun: number
+}
+
+const {values: options} = parseArgs({
+  options: {
+    latency: {type: 'string', default: '0'},
+    runs: {type: 'string', default: '20'},
+    warmup: {type: 'string', default: '3'},
+  },
+})
+const latencyMs = Number(options.latency)
+const runs = Number(options.runs)
+const warmup = Number(options.warmup)
+if (!Number.isInteger(latencyMs) || latencyMs < 0 || !(runs >= 3) || !(warmup >= 0)) {
+  process.stderr.write('bench: --latency MS (0 or more), --runs N (3 or more), --warmup N\n')
+  process.exit(2)
+}
+
+if (!existsSync(HYPERFINE)) {
+  process.stderr.write(`bench: ${HYPERFINE} is missing; install it with: apt-get install hyperfine\n`)
+  process.exit(1)
+}
+
+if (!existsSync(join(REPO_ROOT, 'dist'))) {
+  process.stderr.write('bench: dist/ is missing; run npm run build first\n')
+  process.exit(1)
+}
+
+function quantile(sorted: number[], q: number): number {
+  const position = (sorted.length - 1) * q
+  const below = Math.floor(position)
+  const above = Math.ceil(position)
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - below)
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`
+}
+
+function countsSince(proxy: KmsFaultProxy, from: number): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const call of proxy.requests.slice(from)) counts[call.operation || '(unnamed)'] = (counts[call.operation || '(unnamed)'] ?? 0) + 1
+  return counts
+}
+
+interface Ran {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs a program without blocking: the proxy answers from this same process, so a synchronous
+ * spawn would leave every call of the program unanswered.
+ */
+function runProgram(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.once('error', reject)
+    child.once('close', (status) => resolve({status, stdout, stderr}))
+  })
+}
+
+function sh(command: string, env: NodeJS.ProcessEnv): Promise<Ran> {
+  return runProgram('sh', ['-c', command], env)
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'kms-rotate-bench-'))
+  const moto = await startMoto()
+  const proxy = await startKmsFaultProxy(moto.url)
+  try {
+    // Quotas off: back-to-back runs would otherwise meet UpdateAlias's 5 per second.
+    proxy.unthrottled()
+    if (latencyMs > 0) proxy.latency(latencyMs)
+
+    const fixtures = new MotoKms(moto.url)
+    const first = await fixtures.createKey()
+    const second = await fixtures.createKey()
+    await fixtures.createAlias(ALIAS_NAME, first.KeyId)
+    fixtures.destroy()
+
+    const state = join(work, 'next-key')
+    writeFileSync(configFile(work), '')
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: work,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: configFile(work),
+      AWS_SHARED_CREDENTIALS_FILE: configFile(work),
+      AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey,
+      AWS_REGION: TEST_REGION,
+      AWS_DEFAULT_REGION: TEST_REGION,
+      AWS_PAGER: '',
+      KMS_ROTATE_JOURNAL: join(work, 'journal.jsonl'),
+    }
+
+    // Which key the alias is not on, asked of moto itself so that the proxy does not count it.
+    // moto picks the service from the credential scope; it does not check the signature.
+    const scope = `Credential=testing/20260101/${TEST_REGION}/kms/aws4_request, SignedHeaders=host, Signature=0`
+    const listFirst =
+      `curl -sf ${moto.url}/ -H 'Authorization: AWS4-HMAC-SHA256 ${scope}' ` +
+      `-H 'X-Amz-Target: TrentService.ListAliases' ` +
+      `-H 'Content-Type: application/x-amz-json-1.1' -d '{"KeyId":"${first.KeyId}"}'`
+    const prepare =
+      `if ${listFirst} | grep -q '"${ALIAS_NAME}"'; then echo ${second.KeyId} > ${state}; ` +
+      `else echo ${first.KeyId} > ${state}; fi`
+
+    const node = process.execPath
+    const kmsRotate = `${node} ${join(REPO_ROOT, 'bin', 'run.js')}`
+    const awsV1 = resolveAwsV1()
+    const rotate = `update-alias --alias-name ${ALIAS_NAME} --target-key-id "$(cat ${state})" --endpoint-url ${proxy.url}`
+    const rows: Row[] = [
+      {id: 'a', name: 'kms-rotate update-alias --yes (full)', command: `${kmsRotate} ${rotate} --yes`, rotation: true},
+      {
+        id: 'b',
+        name: `kms-rotate update-alias --yes ${LEAN_FLAGS}`,
+        command: `${kmsRotate} ${rotate} --yes ${LEAN_FLAGS}`,
+        rotation: true,
+      },
+      {id: 'c', name: 'aws kms update-alias (v1, blind)', command: `${awsV1} kms ${rotate}`, rotation: true},
+      ...(existsSync(AWS_CLI_V2)
+        ? [{id: 'c2', name: 'aws kms update-alias (v2, blind)', command: `${AWS_CLI_V2} kms ${rotate}`, rotation: true}]
+        : []),
+      {
+        id: 'd',
+        name: 'aws v1 runbook: describe-key x2, update-alias, list-aliases',
+        command: `PATH=${join(awsV1, '..')}:$PATH sh ${join(REPO_ROOT, 'bench', 'aws-runbook.sh')} ${ALIAS_NAME} "$(cat ${state})" ${proxy.url}`,
+        rotation: true,
+      },
+      {id: 'e1', name: 'kms-rotate --version', command: `${kmsRotate} --version`, rotation: false},
+      {id: 'e2', name: 'kms-rotate update-alias --help', command: `${kmsRotate} update-alias --help`, rotation: false},
+      {id: 'e3', name: 'node -e 0', command: `${node} -e 0`, rotation: false},
+    ]
+
+    const measured: Measured[] = []
+    for (const row of rows) {
+      process.stderr.write(`bench: ${row.id} ${row.name}\n`)
+      measured.push(await measure(row, {env, prepare, proxy, work}))
+    }
+
+    checkAlternation(proxy, first.KeyId, second.KeyId)
+    const result = report(measured)
+    const resultsDirectory = join(REPO_ROOT, 'bench', 'results')
+    mkdirSync(resultsDirectory, {recursive: true})
+    const file = join(resultsDirectory, `latency-${latencyMs}ms.json`)
+    writeFileSync(
+      file,
+      `${JSON.stringify({date: new Date().toISOString(), latencyMs, runs, warmup, node: process.version, ...result}, null, 2)}\n`,
+    )
+    process.stdout.write(`\nResults written to ${file}\n`)
+    if (!result.targets.every((target) => target.pass)) process.exitCode = 1
+  } finally {
+    await proxy.close()
+    await moto.stop()
+    rmSync(work, {recursive: true, force: true})
+  }
+}
+
+function configFile(work: string): string {
+  return join(work, 'empty-aws-config')
+}
+
+/** The AWS CLI v1 script itself: a pyenv shim in front of it would add its own start-up to each run. */
+function resolveAwsV1(): string {
+  const viaPyenv = spawnSync('pyenv', ['which', 'aws'], {encoding: 'utf8'})
+  if (viaPyenv.status === 0 && viaPyenv.stdout.trim() !== '') return viaPyenv.stdout.trim()
+  const found = spawnSync('sh', ['-c', 'command -v aws'], {encoding: 'utf8'})
+  if (found.status !== 0) throw new Error('bench: the AWS CLI (aws) is not on PATH')
+  return found.stdout.trim()
+}
+
+async function measure(
+  row: Row,
+  {env, prepare, proxy, work}: {env: NodeJS.ProcessEnv; prepare: string; proxy: KmsFaultProxy; work: string},
+): Promise<Measured> {
+  // Memory and calls: a few runs of their own, each under GNU time and counted at the proxy.
+  const memory: number[] = []
+  let callsPerRun: Record<string, number> = {}
+  for (let run = 0; run < MEMORY_RUNS; run++) {
+    if (row.rotation) await sh(prepare, env)
+    const from = proxy.requests.length
+    const rssFile = join(work, 'rss')
+    const timed = await sh(`${GNU_TIME} -f %M -o ${rssFile} sh -c ${shellQuote(row.command)} >/dev/null`, env)
+    if (timed.status !== 0) throw new Error(`bench: ${row.name} failed:\n${timed.stderr}`)
+    memory.push(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024)
+    const counts = countsSince(proxy, from)
+    if (run > 0 && JSON.stringify(counts) !== JSON.stringify(callsPerRun)) {
+      process.stderr.write(`bench: ${row.id} made different calls on run ${run + 1}: ${JSON.stringify(counts)}\n`)
+    }
+
+    callsPerRun = counts
+  }
+
+  const exportFile = join(work, `${row.id}.json`)
+  const hyperfine = await runProgram(
+    HYPERFINE,
+    [
+      '--style', 'none',
+      '--runs', String(runs),
+      '--warmup', String(warmup),
+      ...(row.rotation ? ['--prepare', prepare] : []),
+      '--export-json', exportFile,
+      '--command-name', row.id,
+      row.command,
+    ],
+    env,
+  )
+  if (hyperfine.status !== 0) throw new Error(`bench: hyperfine failed for ${row.name}:\n${hyperfine.stderr}`)
+  const {results} = JSON.parse(readFileSync(exportFile, 'utf8')) as {results: Array<{times: number[]}>}
+  const times = [...results[0].times].sort((x, y) => x - y)
+  memory.sort((x, y) => x - y)
+  return {
+    ...row,
+    medianSeconds: quantile(times, 0.5),
+    iqrSeconds: quantile(times, 0.75) - quantile(times, 0.25),
+    minSeconds: times[0],
+    maxSeconds: times.at(-1) as number,
+    runs: times.length,
+    peakMemoryMiB: quantile(memory, 0.5),
+    callsPerRun,
+    totalCallsPerRun: Object.values(callsPerRun).reduce((sum, count) => sum + count, 0),
+  }
+}
+
+/** Every UpdateAlias the proxy saw named the other key than the one before it: each run moved the alias. */
+function checkAlternation(proxy: KmsFaultProxy, first: string, second: string): void {
+  const targets = proxy.callsTo('UpdateAlias').map((call) => String(call.input.TargetKeyId))
+  const repeats = targets.filter((target, index) => index > 0 && target === targets[index - 1]).length
+  const strangers = targets.filter((target) => target !== first && target !== second).length
+  if (repeats > 0 || strangers > 0) {
+    throw new Error(`bench: ${repeats} UpdateAlias calls did not move the alias to the other key`)
+  }
+
+  process.stderr.write(`bench: all ${targets.length} UpdateAlias calls moved the alias to the other key\n`)
+}
+
+function report(measured: Measured[]) {
+  const byId = Object.fromEntries(measured.map((row) => [row.id, row]))
+  const ratio = (x: string, y: string) => byId[x].medianSeconds / byId[y].medianSeconds
+  const ratios = {'a/c': ratio('a', 'c'), 'b/c': ratio('b', 'c'), 'a/d': ratio('a', 'd'), 'b/d': ratio('b', 'd')}
+
+  const seconds = (value: number) => value.toFixed(3)
+  const lines = [
+    ['row', 'command', 'median s', 'IQR s', 'min s', 'max s', 'peak RSS MiB', 'API calls per run'],
+    ...measured.map((row) => [
+      row.id,
+      row.name,
+      seconds(row.medianSeconds),
+      seconds(row.iqrSeconds),
+      seconds(row.minSeconds),
+      seconds(row.maxSeconds),
+      row.peakMemoryMiB.toFixed(0),
+      row.totalCallsPerRun === 0
+        ? '0'
+        : `${row.totalCallsPerRun}: ${Object.entries(row.callsPerRun).map(([operation, count]) => `${operation} ${count}`).join(', ')}`,
+    ]),
+  ]
+  const widths = lines[0].map((_, column) => Math.max(...lines.map((line) => line[column].length)))
+  const render = (line: string[]) => `| ${line.map((cell, column) => cell.padEnd(widths[column])).join(' | ')} |`
+  const table = [render(lines[0]), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...lines.slice(1).map(render)]
+
+  const node = byId.e3.medianSeconds
+  const startup = ['e1', 'e2'].map((id) => byId[id])
+  const targets = [
+    {
+      target: `full rotation (a) <= ${TARGETS.fullVsBlind} x blind aws kms update-alias (c)`,
+      value: `${ratios['a/c'].toFixed(2)} x`,
+      pass: ratios['a/c'] <= TARGETS.fullVsBlind,
+    },
+    ...startup.map((row) => ({
+      target: `start-up ${row.name} < ${TARGETS.startupSeconds} s and <= ${TARGETS.startupVsNode} x node -e 0`,
+      value: `${seconds(row.medianSeconds)} s, ${(row.medianSeconds / node).toFixed(2)} x`,
+      pass: row.medianSeconds < TARGETS.startupSeconds && row.medianSeconds <= TARGETS.startupVsNode * node,
+    })),
+    {
+      target: `lean rotation (b) makes exactly ${TARGETS.leanCalls} API calls`,
+      value: String(byId.b.totalCallsPerRun),
+      pass: byId.b.totalCallsPerRun === TARGETS.leanCalls,
+    },
+    ...measured
+      .filter((row) => row.id.startsWith('a') || row.id.startsWith('b') || row.id.startsWith('e'))
+      .map((row) => ({
+        target: `peak memory of ${row.id} < ${TARGETS.peakMemoryMiB} MiB`,
+        value: `${row.peakMemoryMiB.toFixed(0)} MiB`,
+        pass: row.peakMemoryMiB < TARGETS.peakMemoryMiB,
+      })),
+  ]
+
+  process.stdout.write(`\nlatency per request: ${latencyMs} ms; ${runs} runs after ${warmup} warm-up runs\n\n`)
+  process.stdout.write(`${table.join('\n')}\n\n`)
+  process.stdout.write(
+    `ratios: ${Object.entries(ratios).map(([name, value]) => `${name} ${value.toFixed(2)}`).join(', ')}\n\n`,
+  )
+  for (const target of targets) process.stdout.write(`${target.pass ? 'PASS' : 'FAIL'}  ${target.target}: ${target.value}\n`)
+  return {rows: measured, ratios, targets, table: table.join('\n')}
+}
+
+await main()
