@@ -92,9 +92,9 @@ describe('one Region with 250 aliases', () => {
     const described = proxy.callsTo('DescribeKey').map((call) => call.input.KeyId)
     expect(described.sort()).toEqual([enabled.KeyId, disabled.KeyId, deleting.KeyId].sort())
     expect(report.totals.keysDescribed).toBe(3)
-    // Only reads reached KMS (STS, which has no X-Amz-Target, shows as '').
-    const kmsOperations = new Set(proxy.requests.map((call) => call.operation).filter((operation) => operation !== ''))
-    expect(kmsOperations).toEqual(new Set(['ListAliases', 'DescribeKey']))
+    // Only reads reached the endpoint: STS for the account, then KMS.
+    const operations = new Set(proxy.requests.map((call) => call.operation))
+    expect(operations).toEqual(new Set(['GetCallerIdentity', 'ListAliases', 'DescribeKey']))
 
     const byId = (id: string) => report.findings.filter((finding) => finding.id === id)
     expect(byId('key-pending-deletion').map((finding) => finding.aliasName).sort()).toEqual(
