@@ -213,7 +213,8 @@ const SUCCESS_ORDER: Outcome[] = ['rotated', 'submitted', 'planned', 'unchanged'
  */
 export function fleetOutcome(command: 'plan' | 'apply', results: FleetEntryResult[], interrupted: boolean): Outcome {
   if (interrupted) return 'interrupted'
-  const outcomes = results.map((result) => result.outcome ?? 'error')
+  // An entry that --fail-fast kept from being sent changed nothing, as a refused one.
+  const outcomes = results.map((result) => result.outcome ?? (result.skipped === 'fail-fast' ? 'refused' : 'error'))
   if (command === 'apply') return combineOutcomes(outcomes)
   if (results.every((result) => result.exitCode === 0)) {
     return SUCCESS_ORDER.find((outcome) => outcomes.includes(outcome)) ?? 'planned'
