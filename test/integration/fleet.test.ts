@@ -50,7 +50,7 @@ function applyArgs(current: Fleet, ...more: string[]): string[] {
 }
 
 function throttled(): KmsCall[] {
-  return proxy.calls.filter((call) => call.handling === 'throttled')
+  return proxy.requests.filter((call) => call.handling === 'throttled')
 }
 
 /** The most UpdateAlias calls that arrived within any one second, per Region. */
