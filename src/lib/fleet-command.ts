@@ -1,6 +1,7 @@
 import {resolve} from 'node:path'
 
 import {cliProfileSettings, resolveAwsSettings, type AwsSettings} from './aws-config.js'
+import {KmsRotateError, shown} from './errors.js'
 import {journalPath} from './journal.js'
 import {machineFormat, queryFrom, resolveOutputFormat} from './output.js'
 import {parseRates} from './pacing.js'
@@ -38,7 +39,14 @@ async function resolveEntries(flags: FleetFlags, file: string): Promise<Resolved
     const region = entry.region ?? flags.region
     const key = `${profile ?? ''}\n${region ?? ''}`
     if (!cache.has(key)) cache.set(key, resolveAwsSettings(awsOptionsFrom({...flags, profile}, region)))
-    const settings = await (cache.get(key) as Promise<AwsSettings>)
+    let settings: AwsSettings
+    try {
+      settings = await (cache.get(key) as Promise<AwsSettings>)
+    } catch (error) {
+      if (!(error instanceof KmsRotateError)) throw error
+      throw new KmsRotateError(`${shown(file)}, entry ${entry.index} (${shown(entry.alias)}): ${error.message}`, error.exitCode)
+    }
+
     resolved.push({entry, region: settings.region, profile: settings.profile, settings})
   }
 
@@ -86,7 +94,7 @@ async function progressBar(): Promise<FleetProgress | undefined> {
 }
 
 /** The first Ctrl-C stops new UpdateAlias calls; a second stops at once. */
-function stopOnSigint(): {signal: AbortSignal; release: () => void} {
+function stopOnSigint(): {signal: AbortSignal; abort: () => void; release: () => void} {
   const controller = new AbortController()
   const onSigint = () => {
     if (!controller.signal.aborted) {
@@ -100,7 +108,11 @@ function stopOnSigint(): {signal: AbortSignal; release: () => void} {
   }
 
   process.on('SIGINT', onSigint)
-  return {signal: controller.signal, release: () => process.removeListener('SIGINT', onSigint)}
+  return {
+    signal: controller.signal,
+    abort: () => controller.abort(new Error('interrupted')),
+    release: () => process.removeListener('SIGINT', onSigint),
+  }
 }
 
 /** plan and apply: read the file, run every entry, print the report, set the exit code. */
@@ -144,10 +156,17 @@ export async function runFleetCommand(command: 'plan' | 'apply', flags: FleetFla
             process.stderr.write(renderFleetHuman(plan, stderrColour))
             const moving = plan.entries.filter((entry) => entry.outcome === 'planned').length
             const {default: confirm} = await import('@inquirer/confirm')
-            return confirm(
-              {message: `Move ${moving} aliases?`, default: false, theme: promptTheme(stderrColour)},
-              {output: process.stderr},
-            )
+            try {
+              return await confirm(
+                {message: `Move ${moving} aliases?`, default: false, theme: promptTheme(stderrColour)},
+                {output: process.stderr},
+              )
+            } catch (error) {
+              // Ctrl-C at the prompt: nothing was sent, and the run reports as interrupted.
+              if (!(error instanceof Error) || error.name !== 'ExitPromptError') throw error
+              interrupt.abort()
+              return false
+            }
           }
         : undefined,
       progress: command === 'apply' ? await progressBar() : undefined,

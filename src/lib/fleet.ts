@@ -1,4 +1,5 @@
 import {randomUUID} from 'node:crypto'
+import {once} from 'node:events'
 
 import type {KMSClient} from '@aws-sdk/client-kms'
 import type {ChalkInstance} from 'chalk'
@@ -19,7 +20,7 @@ import {
 import {createKmsClient, endpointOf, KmsGateway} from './kms.js'
 import {combineOutcomes} from './multi-region.js'
 import {OUTCOMES, type Outcome} from './outcomes.js'
-import {PACING, pacingMiddleware, PacerRegistry, type Rates} from './pacing.js'
+import {PACING, pacingMiddleware, PacerRegistry, type Pacer, type Rates} from './pacing.js'
 import type {ReportQuery} from './query.js'
 import {renderValue, type Json, type OutputFormat} from './render.js'
 import type {RotationReport} from './report.js'
@@ -102,6 +103,10 @@ export interface FleetRun {
   identityOf?: (settings: AwsSettings) => Promise<CallerIdentity>
 }
 
+/** The preflight window holds this many seconds of UpdateAlias calls, and at least 20 entries. */
+const PREFLIGHT_WINDOW_SECONDS = 4
+const PREFLIGHT_WINDOW_MIN = 20
+
 /** A count of places; an acquire waits for one to be free. */
 class Slots {
   private free: number
@@ -111,13 +116,28 @@ class Slots {
     this.free = size
   }
 
-  async acquire(): Promise<void> {
+  /** True once a place is held; false when `signal` aborted first, and then none is held. */
+  async acquire(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return false
     if (this.free > 0) {
       this.free--
-      return
+      return true
     }
 
-    await new Promise<void>((resolve) => this.waiting.push(resolve))
+    return new Promise<boolean>((resolve) => {
+      const granted = () => {
+        signal?.removeEventListener('abort', gaveUp)
+        resolve(true)
+      }
+
+      const gaveUp = () => {
+        this.waiting.splice(this.waiting.indexOf(granted), 1)
+        resolve(false)
+      }
+
+      this.waiting.push(granted)
+      signal?.addEventListener('abort', gaveUp, {once: true})
+    })
   }
 
   release(): void {
@@ -132,8 +152,14 @@ interface Place {
   account: string | null
   client: Pick<KMSClient, 'send' | 'destroy'>
   endpoint: string
+  pacer: Pacer
   /** UpdateAlias on its way in this account and Region at most this many at once. */
   slots: Slots
+  /**
+   * Entries between their start and UpdateAlias, at most this many at once: enough to keep
+   * UpdateAlias at its rate, few enough that their preflight calls do not queue in front of it.
+   */
+  window: Slots
   identity: CallerIdentity
 }
 
@@ -144,6 +170,7 @@ interface EntryState {
   /** Past the point where a stop no longer holds it back: UpdateAlias is or was on its way. */
   committed: boolean
   holdsSlot: boolean
+  holdsWindow: boolean
   result?: FleetEntryResult
   /** The journal line that already moved this alias to this target, with --resume. */
   journaled?: NumberedEntry
@@ -290,13 +317,15 @@ async function placeEntries(run: FleetRun): Promise<{states: EntryState[]; place
         account,
         client,
         endpoint: endpointOf(resolved.settings),
+        pacer,
         slots: new Slots(Math.max(1, Math.floor(run.rates.UpdateAlias))),
+        window: new Slots(Math.max(PREFLIGHT_WINDOW_MIN, Math.ceil(run.rates.UpdateAlias * PREFLIGHT_WINDOW_SECONDS))),
         identity,
       }
       places.set(placeKey, place)
     }
 
-    states.push({resolved, place, controller: new AbortController(), committed: false, holdsSlot: false})
+    states.push({resolved, place, controller: new AbortController(), committed: false, holdsSlot: false, holdsWindow: false})
   }
 
   return {states, places: [...places.values()]}
@@ -439,6 +468,26 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
         }))
       }
 
+      await state.place.window.acquire()
+      state.holdsWindow = true
+      try {
+        return await applyInWindow(state, plannedResult, settled)
+      } finally {
+        leaveWindow(state)
+      }
+    }
+
+    const leaveWindow = (state: EntryState) => {
+      if (!state.holdsWindow) return
+      state.holdsWindow = false
+      state.place.window.release()
+    }
+
+    const applyInWindow = async (
+      state: EntryState,
+      plannedResult: FleetEntryResult | undefined,
+      settled: (result: FleetEntryResult, gateway?: KmsGateway) => FleetEntryResult,
+    ): Promise<FleetEntryResult> => {
       // Journaled as moved: checked again, never sent again. On its target it ends unchanged.
       if (state.journaled) {
         const {result, gateway} = await attempt(state, true)
@@ -466,11 +515,14 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
         // Not a question: the place where an entry waits for its turn to send UpdateAlias, and
         // where a stop (Ctrl-C, --fail-fast) still holds it back.
         async confirm() {
-          if (state.controller.signal.aborted) return true
-          await state.place.slots.acquire()
-          state.holdsSlot = true
-          if (state.controller.signal.aborted) return true
+          const {signal} = state.controller
+          state.holdsSlot = await state.place.slots.acquire(signal)
+          if (!state.holdsSlot) return true
+          // Its turn at the UpdateAlias rate comes here, where a stop still holds it back.
+          await Promise.race([state.place.pacer.admit('UpdateAlias'), once(signal, 'abort')])
+          if (signal.aborted) return true
           state.committed = true
+          leaveWindow(state)
           return true
         },
         onUpdateInFlight(inFlight) {

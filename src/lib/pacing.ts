@@ -66,17 +66,30 @@ function throttleFor(perSecond: number): () => Promise<void> {
 /** One account and Region's pacing: a throttle per rate name, shared by every client there. */
 export class Pacer {
   private readonly throttles = new Map<RateName, () => Promise<void>>()
+  private readonly admissions = new Map<RateName, () => Promise<void>>()
 
   constructor(readonly rates: Rates) {}
 
   /** Resolves when `operation` may be sent; operations without a quota go at once. */
   async wait(operation: string): Promise<void> {
+    await this.take(this.throttles, operation)
+  }
+
+  /**
+   * Resolves when a caller may go on to send `operation`, at the same rate as `wait`: a caller
+   * that can still be stopped waits here, so that the wait before sending is short.
+   */
+  async admit(operation: string): Promise<void> {
+    await this.take(this.admissions, operation)
+  }
+
+  private async take(throttles: Map<RateName, () => Promise<void>>, operation: string): Promise<void> {
     const name = rateNameOf(operation)
     if (name === undefined) return
-    let throttle = this.throttles.get(name)
+    let throttle = throttles.get(name)
     if (!throttle) {
       throttle = throttleFor(this.rates[name])
-      this.throttles.set(name, throttle)
+      throttles.set(name, throttle)
     }
 
     await throttle()

@@ -181,3 +181,27 @@ describe('plan', () => {
     expect(await entriesOffTarget(fleet)).toHaveLength(2)
   })
 })
+
+describe('apply interrupted', () => {
+  it('on Ctrl-C sends no new UpdateAlias, lets those on their way finish, reports, and exits 130', async () => {
+    // given 20 aliases at 2 UpdateAlias a second, and Ctrl-C once 3 have reached the server
+    fleet = await createFleet(motoUrl, ['us-east-1'], 20)
+    const started = startCli(applyArgs(fleet, '--rate', 'UpdateAlias=2', '--no-canary'), cliEnvironment())
+    while (proxy.callsTo('UpdateAlias').length < 3) await sleep(20)
+    started.child.kill('SIGINT')
+    // when
+    const run = await started.finished
+    // then
+    expect(run.exitCode).toBe(OUTCOMES.interrupted.exitCode)
+    const report = parseFleetReport(run.stdout)
+    expect(report.outcome).toBe('interrupted')
+    const sent = proxy.callsTo('UpdateAlias').map((call) => call.input.AliasName)
+    // The 3 seen, and at most the 2 that had already passed the point where a stop holds entries back.
+    expect(sent.length).toBeLessThanOrEqual(5)
+    expect(report.totals.updateAliasSent).toBe(sent.length)
+    const rotated = report.entries.filter((entry) => entry.outcome === 'rotated').map((entry) => entry.alias)
+    expect(rotated.sort()).toEqual([...sent].sort())
+    expect(report.entries.filter((entry) => entry.outcome === 'interrupted')).toHaveLength(20 - sent.length)
+    expect(await entriesOffTarget(fleet)).toHaveLength(20 - sent.length)
+  })
+})
