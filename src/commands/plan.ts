@@ -12,7 +12,8 @@ export const FLEET_FLAGS = {
   file: Flags.string({
     char: 'f',
     required: true,
-    summary: 'The rotation file: a rotations list of {alias, target, region?, profile?, expectedCurrent?}, YAML or JSON.',
+    summary:
+      'The rotation file: a rotations list of {alias, target, region?, profile?, expectedCurrent?}, YAML or JSON.',
   }),
   rate: Flags.string({
     multiple: true,

@@ -44,7 +44,8 @@ async function resolveEntries(flags: FleetFlags, file: string): Promise<Resolved
       settings = await (cache.get(key) as Promise<AwsSettings>)
     } catch (error) {
       if (!(error instanceof KmsRotateError)) throw error
-      throw new KmsRotateError(`${shown(file)}, entry ${entry.index} (${shown(entry.alias)}): ${error.message}`, error.exitCode)
+      const where = `${shown(file)}, entry ${entry.index} (${shown(entry.alias)})`
+      throw new KmsRotateError(`${where}: ${error.message}`, error.exitCode)
     }
 
     resolved.push({entry, region: settings.region, profile: settings.profile, settings})
@@ -103,7 +104,9 @@ function stopOnSigint(): {signal: AbortSignal; abort: () => void; release: () =>
       return
     }
 
-    process.stderr.write('Stopped: aliases whose UpdateAlias was on its way may or may not have moved; run plan to see.\n')
+    process.stderr.write(
+      'Stopped: aliases whose UpdateAlias was on its way may or may not have moved; run plan to see.\n',
+    )
     process.exit(130)
   }
 

@@ -255,7 +255,8 @@ function describeFleet(command: 'plan' | 'apply', outcome: Outcome, totals: Flee
     .map(([name, count]) => `${count} ${name}`)
     .join(', ')
   const verb = command === 'plan' ? 'Planned' : 'Applied'
-  return `${verb} ${totals.entries} entries: ${counts}; UpdateAlias sent for ${totals.updateAliasSent}. Outcome: ${outcome}.`
+  const sent = `UpdateAlias sent for ${totals.updateAliasSent}`
+  return `${verb} ${totals.entries} entries: ${counts}; ${sent}. Outcome: ${outcome}.`
 }
 
 export function fleetReport(
@@ -325,7 +326,8 @@ async function placeEntries(run: FleetRun): Promise<{states: EntryState[]; place
       places.set(placeKey, place)
     }
 
-    states.push({resolved, place, controller: new AbortController(), committed: false, holdsSlot: false, holdsWindow: false})
+    const controller = new AbortController()
+    states.push({resolved, place, controller, committed: false, holdsSlot: false, holdsWindow: false})
   }
 
   return {states, places: [...places.values()]}
@@ -351,8 +353,11 @@ class JournalWriter {
       dryRun: false,
       requestIds: gateway.requestIds,
     }
-    const outcome = result.report ? {report: result.report} : {error: result.error ?? result.summary, exitCode: result.exitCode}
-    const line = {...journalEntry(facts, outcome), run: {id: this.runId, file: this.file, entry: state.resolved.entry.index}}
+    const outcome = result.report
+      ? {report: result.report}
+      : {error: result.error ?? result.summary, exitCode: result.exitCode}
+    const run = {id: this.runId, file: this.file, entry: state.resolved.entry.index}
+    const line = {...journalEntry(facts, outcome), run}
     this.last = this.last.then(() => this.journal.append(line))
   }
 
@@ -387,7 +392,8 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
 
   const attempt = async (state: EntryState, dryRun: boolean, hooks: Parameters<typeof rotateAlias>[2] = {}) => {
     const {entry, region} = state.resolved
-    const gateway = new KmsGateway(state.place.client, {endpoint: state.place.endpoint, profile: state.resolved.profile}, run.debugLog)
+    const target = {endpoint: state.place.endpoint, profile: state.resolved.profile}
+    const gateway = new KmsGateway(state.place.client, target, run.debugLog)
     const request: RotationRequest = {
       ...run.options,
       aliasName: entry.alias,
@@ -452,7 +458,8 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
       const plannedResult = planned.get(state)
       const settled = (result: FleetEntryResult, gateway?: KmsGateway) => {
         state.result = result
-        if (writer) writer.write(state, gateway ?? new KmsGateway(state.place.client, {endpoint: state.place.endpoint}), result)
+        // An entry settled without calls of its own is journaled with no request ids.
+        writer?.write(state, gateway ?? new KmsGateway(state.place.client, {endpoint: state.place.endpoint}), result)
         run.progress?.entryEnded(result)
         failFastBy(result)
         return result
@@ -610,5 +617,8 @@ export function formatFleetReport(
 export function failureLines(report: FleetReport): string[] {
   return report.entries
     .filter((entry) => entry.exitCode !== 0)
-    .map((entry) => `entry ${entry.index} (${entry.alias} in ${entry.region}): ${entry.skipped ?? entry.outcome ?? 'error'}: ${entry.summary}`)
+    .map((entry) => {
+      const how = entry.skipped ?? entry.outcome ?? 'error'
+      return `entry ${entry.index} (${entry.alias} in ${entry.region}): ${how}: ${entry.summary}`
+    })
 }

@@ -59,7 +59,8 @@ export function parseRates(values: readonly string[] = []): Rates {
  * single requests under a millisecond apart.
  */
 function throttleFor(perSecond: number): () => Promise<void> {
-  const options = perSecond <= 20 ? {limit: 1, interval: 1000 / perSecond} : {limit: Math.floor(perSecond / 20), interval: 50}
+  const options =
+    perSecond <= 20 ? {limit: 1, interval: 1000 / perSecond} : {limit: Math.floor(perSecond / 20), interval: 50}
   return pThrottle(options)(async () => {})
 }
 

@@ -121,7 +121,9 @@ function checkEntry(path: string, document: unknown, raw: Record<string, string>
 
   if (raw.profile !== undefined) {
     field(() => {
-      if (raw.profile.trim() === '') throw new UsageError('field profile is empty: give a profile name or leave it out.')
+      if (raw.profile.trim() === '') {
+        throw new UsageError('field profile is empty: give a profile name or leave it out.')
+      }
     })
     entry.profile = raw.profile
   }

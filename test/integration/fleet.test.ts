@@ -2,14 +2,14 @@
  * plan and apply of rotation files against moto behind the fault proxy, which throttles at the
  * KMS request quotas per account and Region and records every call.
  */
-import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {OUTCOMES} from '../../src/lib/outcomes.js'
-import {cliEnvironment, runCli, startCli} from '../support/cli.js'
+import {cliEnvironment, runCli, runOnTerminal, startCli} from '../support/cli.js'
 import {createFleet, destroyFleet, entriesOffTarget, writeRotationFile, type Fleet} from '../support/fleet.js'
 import {startKmsFaultProxy, type KmsCall, type KmsFaultProxy} from '../support/kms-fault-proxy.js'
 import {useMoto} from '../support/moto-per-test.js'
@@ -203,5 +203,54 @@ describe('apply interrupted', () => {
     expect(rotated.sort()).toEqual([...sent].sort())
     expect(report.entries.filter((entry) => entry.outcome === 'interrupted')).toHaveLength(20 - sent.length)
     expect(await entriesOffTarget(fleet)).toHaveLength(20 - sent.length)
+  })
+})
+
+describe('apply at a terminal', () => {
+  it('shows the plan, asks once, shows progress on stderr, and rollback undoes an entry from its journal line', async () => {
+    // given two aliases
+    fleet = await createFleet(motoUrl, ['us-east-1'], 2)
+    const args = ['apply', '-f', fleet.file, '--endpoint-url', proxy.url, '--journal', journalOf(fleet), '--no-canary']
+    // when the prompt is answered yes
+    const run = await runOnTerminal(args, 'y')
+    // then
+    expect(run.exitCode).toBe(0)
+    expect(run.text).toContain('? Move 2 aliases?')
+    expect(run.text).toMatch(/2\/2 done, 0 failed, 0 left/)
+    expect(await entriesOffTarget(fleet)).toEqual([])
+
+    // and when the first entry is rolled back from the journal
+    const [first] = fleet.entries
+    const rollback = await runCli([
+      'rollback', '--alias-name', first.alias, '--journal', journalOf(fleet), '--yes', '--no-canary',
+      '--endpoint-url', proxy.url, '--output', 'json',
+    ])
+    expect(rollback.exitCode).toBe(0)
+    expect(await fleet.clients.get('us-east-1')!.aliasTarget(first.alias)).toBe(first.currentKeyId)
+  })
+
+  it('sends nothing when the prompt is answered no', async () => {
+    fleet = await createFleet(motoUrl, ['us-east-1'], 2)
+    const run = await runOnTerminal(['apply', '-f', fleet.file, '--endpoint-url', proxy.url, '--journal', journalOf(fleet)], 'n')
+    expect(run.exitCode).toBe(OUTCOMES.declined.exitCode)
+    expect(proxy.callsTo('UpdateAlias')).toEqual([])
+  })
+})
+
+describe('a bad rotation file', () => {
+  it('is exit 252 with one line naming the file, entry and field, and nothing is sent', async () => {
+    fleet = await createFleet(motoUrl, ['us-east-1'], 1)
+    writeFileSync(fleet.file, 'rotations:\n  - {alias: alias/a, target: 1234abcd-12ab-34cd-56ef-1234567890ab, taget: x}\n')
+    const applyOnly = ['--yes', '--journal', journalOf(fleet)]
+    for (const command of ['plan', 'apply']) {
+      const more = command === 'apply' ? applyOnly : []
+      const run = await runCli([command, '-f', fleet.file, '--endpoint-url', proxy.url, ...more])
+      expect(run.exitCode).toBe(252)
+      expect(run.stderr.trim().split('\n')).toEqual([
+        `'${fleet.file}', entry 1 ('alias/a'): unknown field 'taget': it takes alias, target, region, profile, expectedCurrent.`,
+      ])
+    }
+
+    expect(proxy.requests).toEqual([])
   })
 })

@@ -16,7 +16,14 @@ import {
 import {afterAll, beforeEach, describe, expect, it} from 'vitest'
 
 import type {AwsSettings} from '../../src/lib/aws-config.js'
-import {alreadyRotated, fleetOutcome, runFleet, type FleetEntryResult, type FleetRun} from '../../src/lib/fleet.js'
+import {
+  alreadyRotated,
+  fleetOutcome,
+  formatFleetReport,
+  runFleet,
+  type FleetEntryResult,
+  type FleetRun,
+} from '../../src/lib/fleet.js'
 import {readJournal, type JournalEntry, type NumberedEntry} from '../../src/lib/journal.js'
 import {KMS_QUOTAS} from '../../src/lib/pacing.js'
 import {
@@ -293,5 +300,19 @@ describe('fleetOutcome', () => {
   it('plan: planned when none failed, refused otherwise', () => {
     expect(fleetOutcome('plan', [result('planned'), result('unchanged')], false)).toBe('planned')
     expect(fleetOutcome('plan', [result('planned'), result(null, 254)], false)).toBe('refused')
+  })
+})
+
+describe('formatFleetReport', () => {
+  it('applies --query to the whole report and prints any --output format', async () => {
+    givenAliases('alias/a')
+    const report = await runFleet(fleetRun('plan', entries('alias/a')))
+    const {compileQuery} = await import('../../src/lib/query.js')
+    const {Chalk} = await import('chalk')
+    const colour = new Chalk({level: 0})
+    expect(formatFleetReport(report, 'text', compileQuery('entries[].alias'), colour)).toBe('alias/a\n')
+    expect(formatFleetReport(report, 'yaml', compileQuery('totals'), colour)).toContain('planned: 1')
+    expect(formatFleetReport(report, undefined, undefined, colour)).toMatch(/alias\/a.*planned/)
+    expect(formatFleetReport(report, 'off', undefined, colour)).toBe('')
   })
 })
