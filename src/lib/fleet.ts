@@ -495,6 +495,19 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
       plannedResult: FleetEntryResult | undefined,
       settled: (result: FleetEntryResult, gateway?: KmsGateway) => FleetEntryResult,
     ): Promise<FleetEntryResult> => {
+      // Stopped before its turn: nothing of it is sent at all.
+      if (state.controller.signal.aborted) {
+        if (!run.signal?.aborted) return settled(skippedByFailFast(state, plannedResult))
+        return settled(
+          resultOf(state, {
+            outcome: 'interrupted',
+            exitCode: OUTCOMES.interrupted.exitCode,
+            summary: 'Not sent: Ctrl-C stopped the run before this entry started.',
+            report: plannedResult?.report ?? null,
+          }),
+        )
+      }
+
       // Journaled as moved: checked again, never sent again. On its target it ends unchanged.
       if (state.journaled) {
         const {result, gateway} = await attempt(state, true)
@@ -512,10 +525,6 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
           }),
           gateway,
         )
-      }
-
-      if (state.controller.signal.aborted && stopped && run.failFast && !run.signal?.aborted) {
-        return settled(skippedByFailFast(state, plannedResult))
       }
 
       const {result, gateway} = await attempt(state, false, {

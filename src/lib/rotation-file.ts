@@ -17,7 +17,22 @@ export interface RotationEntry {
 /** The fields an entry may have, in the order messages and the schema list them. */
 export const ENTRY_FIELDS = ['alias', 'target', 'region', 'profile', 'expectedCurrent'] as const
 
-const SCHEMA_URL = new URL('../../schema/rotations.schema.json', import.meta.url)
+/** The published schema, in the package's schema/ beside dist/ (from dist/lib/, or a bundle in dist/). */
+const SCHEMA_URLS = ['../../schema/rotations.schema.json', '../schema/rotations.schema.json'].map(
+  (path) => new URL(path, import.meta.url),
+)
+
+async function readSchema(): Promise<string> {
+  for (const url of SCHEMA_URLS.slice(0, -1)) {
+    try {
+      return await readFile(url, 'utf8')
+    } catch {
+      // Not there from this module's place: try the next.
+    }
+  }
+
+  return readFile(SCHEMA_URLS.at(-1) as URL, 'utf8')
+}
 
 interface SchemaError {
   instancePath: string
@@ -33,7 +48,7 @@ let validator: Validator | undefined
 /** The schema's validator; ajv and the schema load only when a rotation file is read. */
 async function schemaValidator(): Promise<Validator> {
   if (validator) return validator
-  const [ajvModule, schemaText] = await Promise.all([import('ajv/dist/2020.js'), readFile(SCHEMA_URL, 'utf8')])
+  const [ajvModule, schemaText] = await Promise.all([import('ajv/dist/2020.js'), readSchema()])
   // ajv's CommonJS build puts the class on .default once more under Node's ESM loader.
   const Ajv = ajvModule.default.default
   validator = new Ajv({allErrors: false, strict: true}).compile(JSON.parse(schemaText)) as Validator
