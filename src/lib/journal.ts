@@ -15,11 +15,11 @@ export interface CallerIdentity {
   error: string | null
 }
 
-/** One line of the journal: one run of update-alias or rollback. No credential ever goes in it. */
+/** One line of the journal: one run of update-alias or rollback, or one entry of apply. No credential ever goes in it. */
 export interface JournalEntry {
   /** ISO 8601, UTC, when the line was written. */
   time: string
-  command: 'update-alias' | 'rollback'
+  command: 'update-alias' | 'rollback' | 'apply'
   kmsRotateVersion: string
   identity: CallerIdentity
   /** The identity's account, else the account in the alias's key ARN. */
@@ -38,6 +38,8 @@ export interface JournalEntry {
   requestIds: Record<string, string[]>
   /** For a rollback: the journal line (1-based) of the rotation it undoes. */
   rollbackOf: number | null
+  /** For apply: the run (one id per invocation), its rotation file, and the entry's number in it. */
+  run?: {id: string; file: string; entry: number}
 }
 
 export const JOURNAL_VARIABLE = 'KMS_ROTATE_JOURNAL'

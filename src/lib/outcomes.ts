@@ -17,7 +17,7 @@ export const OUTCOMES = {
   overwritten: {exitCode: 4, meaning: 'updated, then seen on a third key: another writer moved it'},
   'rolled-back': {exitCode: 5, meaning: 'the canary failed; the alias was moved back to the old key'},
   'rollback-failed': {exitCode: 7, meaning: 'the canary failed; the alias was not moved back, see the summary'},
-  partial: {exitCode: 6, meaning: 'with --regions: the Regions ended differently; rollback commands given'},
+  partial: {exitCode: 6, meaning: 'with --regions or apply: the Regions or entries ended differently'},
 } as const
 
 export type Outcome = keyof typeof OUTCOMES

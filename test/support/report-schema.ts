@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import Ajv2020 from 'ajv/dist/2020.js'
 
 import type {AuditReport} from '../../src/lib/audit.js'
+import type {FleetReport} from '../../src/lib/fleet.js'
 import type {MultiRegionReport} from '../../src/lib/multi-region.js'
 import type {RotationReport} from '../../src/lib/report.js'
 import {REPO_ROOT} from './moto.js'
@@ -50,4 +51,19 @@ export function parseAuditReport(stdout: string): AuditReport {
   }
 
   return report as AuditReport
+}
+
+const fleetSchema = JSON.parse(readFileSync(join(REPO_ROOT, 'schema', 'fleet-report.schema.json'), 'utf8')) as object
+const validateFleet = new Ajv2020.default({allErrors: true, strict: true})
+  .addSchema(schema, 'report.schema.json')
+  .compile(fleetSchema)
+
+/** Throws, naming every violation, unless `stdout` is one plan or apply report that its schema accepts. */
+export function parseFleetReport(stdout: string): FleetReport {
+  const report: unknown = JSON.parse(stdout)
+  if (!validateFleet(report)) {
+    throw new Error(`the report does not match the schema: ${JSON.stringify(validateFleet.errors, null, 2)}`)
+  }
+
+  return report as FleetReport
 }

@@ -1,0 +1,79 @@
+import {Command, Flags} from '@oclif/core'
+
+import {endWithFailure, parseFailure} from '../lib/command-errors.js'
+import {runFleetCommand} from '../lib/fleet-command.js'
+import {KMS_QUOTAS, RATE_NAMES} from '../lib/pacing.js'
+import UpdateAlias from './update-alias.js'
+
+const shared = UpdateAlias.flags
+
+/** The flags of plan, which apply has too: the file, pacing, the checks' options and the connection. */
+export const FLEET_FLAGS = {
+  file: Flags.string({
+    char: 'f',
+    required: true,
+    summary:
+      'The rotation file: a rotations list of {alias, target, region?, profile?, expectedCurrent?}, YAML or JSON.',
+  }),
+  rate: Flags.string({
+    multiple: true,
+    summary:
+      `Requests per second per account and Region, as NAME=N (repeatable); NAME is one of ${RATE_NAMES.join(', ')}. ` +
+      `Defaults: the KMS quotas (${RATE_NAMES.map((name) => `${name}=${KMS_QUOTAS[name]}`).join(', ')}).`,
+  }),
+  'allow-key-spec-change': shared['allow-key-spec-change'],
+  'acknowledge-verify-break': shared['acknowledge-verify-break'],
+  'allow-access-loss': shared['allow-access-loss'],
+  help: shared.help,
+  region: shared.region,
+  profile: shared.profile,
+  'endpoint-url': shared['endpoint-url'],
+  output: shared.output,
+  query: shared.query,
+  debug: shared.debug,
+  color: shared.color,
+  'no-cli-pager': shared['no-cli-pager'],
+  'no-verify-ssl': shared['no-verify-ssl'],
+  'ca-bundle': shared['ca-bundle'],
+  'cli-connect-timeout': shared['cli-connect-timeout'],
+  'cli-read-timeout': shared['cli-read-timeout'],
+  'no-sign-request': shared['no-sign-request'],
+}
+
+export default class Plan extends Command {
+  static summary = 'Check every rotation of a rotation file, as update-alias --dry-run would, and change nothing.'
+
+  static description = `Reads the rotation file, refuses it whole (exit 252, nothing sent) if an entry is malformed, \
+has an unknown field or repeats an alias for the same Region and profile, then runs every entry's preflight at \
+once, paced per account and Region under the KMS request quotas. Prints one row per entry and the totals. Sends \
+no UpdateAlias and writes no journal line. Exit 0 when every entry would rotate or is already on its target, 3 \
+when any would be refused or failed, 130 on Ctrl-C.`
+
+  static examples = [
+    {
+      description: 'See what a rotation file would do:',
+      command: '<%= config.bin %> <%= command.id %> -f rotations.yaml',
+    },
+    {
+      description: 'The entries that would be refused, by alias:',
+      command: `<%= config.bin %> <%= command.id %> -f rotations.yaml --query "entries[?outcome!='planned'].alias"`,
+    },
+  ]
+
+  static flags = FLEET_FLAGS
+
+  async run(): Promise<void> {
+    let flags
+    try {
+      flags = (await this.parse(Plan)).flags
+    } catch (error) {
+      throw parseFailure(error, 'plan')
+    }
+
+    await runFleetCommand('plan', flags)
+  }
+
+  async catch(error: Error): Promise<void> {
+    endWithFailure(error, this.argv)
+  }
+}
