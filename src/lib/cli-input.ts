@@ -127,7 +127,7 @@ function parseYaml(text: string, parseYamlDocument: typeof ParseYamlDocument): u
 }
 
 /** The yaml module; from the bundle, a CommonJS module comes as the default export alone. */
-async function loadYaml(): Promise<typeof import('yaml')> {
+export async function loadYaml(): Promise<typeof import('yaml')> {
   const module = await import('yaml')
   return 'parseDocument' in module ? module : (module as {default: typeof module}).default
 }

@@ -1,6 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {extname} from 'node:path'
 
+import {loadYaml} from './cli-input.js'
 import {KmsRotateError, shown, UsageError} from './errors.js'
 import {parseTargetKeyId, REGION, validateAliasName, type TargetKeyReference} from './identifiers.js'
 
@@ -61,8 +62,9 @@ async function parseDocument(path: string, text: string): Promise<unknown> {
   const json = extension === '.json' || (extension !== '.yaml' && extension !== '.yml' && /^\s*[[{]/.test(text))
   try {
     if (json) return JSON.parse(text)
-    const {parse} = await import('yaml')
-    return parse(text)
+    const {parse} = await loadYaml()
+    // Warnings would go to process.emitWarning, and so to stderr as Node warnings; errors still throw.
+    return parse(text, {logLevel: 'error'})
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0].replace(/\.$/, '')
     throw new UsageError(
