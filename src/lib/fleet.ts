@@ -390,7 +390,12 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
   run.signal?.addEventListener('abort', onAbort)
   if (run.signal?.aborted) stop()
 
-  const attempt = async (state: EntryState, dryRun: boolean, hooks: Parameters<typeof rotateAlias>[2] = {}) => {
+  const attempt = async (
+    state: EntryState,
+    dryRun: boolean,
+    hooks: Parameters<typeof rotateAlias>[2] = {},
+    {checkExpectedCurrent = true} = {},
+  ) => {
     const {entry, region} = state.resolved
     const target = {endpoint: state.place.endpoint, profile: state.resolved.profile}
     const gateway = new KmsGateway(state.place.client, target, run.debugLog)
@@ -399,7 +404,7 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
       aliasName: entry.alias,
       target: entry.target,
       region,
-      expectedCurrentKey: entry.expectedCurrentKey,
+      expectedCurrentKey: checkExpectedCurrent ? entry.expectedCurrentKey : undefined,
       dryRun,
     }
     let result: FleetEntryResult
@@ -509,8 +514,9 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
       }
 
       // Journaled as moved: checked again, never sent again. On its target it ends unchanged.
+      // expectedCurrent held when the journaled move was made; the alias has left that key since.
       if (state.journaled) {
-        const {result, gateway} = await attempt(state, true)
+        const {result, gateway} = await attempt(state, true, {}, {checkExpectedCurrent: false})
         if (result.outcome !== 'planned') return settled(result, gateway)
         const lastSeen = result.report?.from.keyId ?? 'another key'
         return settled(

@@ -241,6 +241,20 @@ describe('apply', () => {
       expect(updatedAliases()).toEqual(['alias/b'])
     })
 
+    it('leaves a journaled entry with expectedCurrent unchanged, since its alias left that key by that move', async () => {
+      // given alias/a, expected on CURRENT_KEY_ID, already moved to its target by an earlier run
+      aliases.set('alias/a', TARGET_KEY_ID)
+      const [entry] = entries('alias/a')
+      entry.entry.expectedCurrentKey = {given: CURRENT_KEY_ID}
+      const journal = journalWith([{alias: 'alias/a'}])
+      // when
+      const report = await runFleet(fleetRun('apply', [entry], {journal, resume: true}))
+      // then
+      expect(report.entries[0].outcome).toBe('unchanged')
+      expect(report.outcome).toBe('unchanged')
+      expect(updatedAliases()).toEqual([])
+    })
+
     it('never sends again an entry the journal moved when its alias has been moved elsewhere since', async () => {
       aliases.set('alias/a', THIRD_KEY_ID)
       const journal = journalWith([{alias: 'alias/a'}])
