@@ -43,6 +43,8 @@ const result = await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
+  // The ESM builds: the SDK's lazy import()s become chunks of their own, and unused exports drop out.
+  mainFields: ['module', 'main'],
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
