@@ -38,7 +38,7 @@ const result = await build({
   entryNames: 'index',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  // oclif reads TypeScript sources only in development (bin/dev.js), never from a build.
+  // oclif loads the TypeScript compiler only to run a plugin from its sources, never from a build.
   external: ['typescript'],
   splitting: true,
   format: 'esm',

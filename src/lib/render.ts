@@ -169,17 +169,14 @@ function textLines(value: Json, identifier: string | undefined, columns?: string
 
 /**
  * The libraries of the yaml and table formats: together a third of a megabyte to compile, and
- * most runs print in neither. resolveOutputFormat loads the one its format needs.
+ * most runs print in neither. resolveOutputFormat loads them when its format needs them.
  */
 const formatLibraries: {toYaml?: typeof YamlStringify; Table?: typeof Table} = {}
 
 /** Loads what rendering in `format` needs; call it before renderValue or renderMachine. */
 export async function loadFormatLibraries(format: OutputFormat | undefined): Promise<void> {
-  if ((format === 'yaml' || format === 'yaml-stream') && !formatLibraries.toYaml) {
-    formatLibraries.toYaml = (await import('yaml')).stringify
-  }
-
-  if (format === 'table' && !formatLibraries.Table) formatLibraries.Table = (await import('cli-table3')).default
+  const needed = format === 'yaml' || format === 'yaml-stream' || format === 'table'
+  if (needed && formatLibraries.toYaml === undefined) Object.assign(formatLibraries, await import('./format-libraries.js'))
 }
 
 function loaded<T>(library: T | undefined, format: OutputFormat): T {
