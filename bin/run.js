@@ -22,9 +22,6 @@ if (page !== undefined) {
   }
 }
 
-// oclif checks Node's version against its own package.json, which it cannot find from inside the
-// bundle, so the check only ever costs the evaluation of semver.
-process.env.OCLIF_DISABLE_ENGINE_WARNING ??= 'true'
 // The bundle: the commands, oclif and the libraries in one file, the AWS SDK in chunks it loads on use.
 const {Errors, flush, run} = await import('../dist/index.js')
 

@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 
 import {FAIL_ON_LEVELS, FINDING_IDS, FINDINGS} from '../lib/audit-findings.js'
 import {parseExpectations, parseProfileList, parseRegionList} from '../lib/audit-input.js'
