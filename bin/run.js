@@ -7,10 +7,23 @@ if (asksForVersion(argv)) {
   process.exit(0)
 }
 
-// The bundle: the commands, oclif and the libraries in one file, the AWS SDK in chunks it loads on use.
-const {Errors, flush, run} = await import('../dist/index.js')
 // `kms-rotate help COMMAND`, as AWS CLI users type it, means `kms-rotate COMMAND --help`.
 const args = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv
+
+// Help at 80 columns, rendered by oclif when the package was built: oclif need not load for it.
+const {helpPageName} = await import('../dist/lib/help-pages.js')
+const page = helpPageName(args)
+if (page !== undefined) {
+  const {readFile} = await import('node:fs/promises')
+  const text = await readFile(new URL(`../dist/help/${page}.txt`, import.meta.url), 'utf8').catch(() => undefined)
+  if (text !== undefined) {
+    await new Promise((resolve) => process.stdout.write(text, resolve))
+    process.exit(0)
+  }
+}
+
+// The bundle: the commands, oclif and the libraries in one file, the AWS SDK in chunks it loads on use.
+const {Errors, flush, run} = await import('../dist/index.js')
 
 try {
   await run(args, import.meta.url)

@@ -28,7 +28,10 @@ const commands = commandFiles(commandsDirectory)
 
 const entry = [
   ...commands.map(({path}, index) => `import command${index} from ${JSON.stringify(path)}`),
-  "export {Errors, flush, run} from '@oclif/core'",
+  // oclif's subpaths rather than its index, which would also load the parts no command uses.
+  "export * as Errors from '@oclif/core/errors'",
+  "export {flush} from '@oclif/core/flush'",
+  "export {run} from '@oclif/core/run'",
   `export const COMMANDS = {${commands.map(({id}, index) => `${JSON.stringify(id)}: command${index}`).join(', ')}}`,
 ].join('\n')
 
@@ -38,11 +41,13 @@ const result = await build({
   entryNames: 'index',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  // oclif reads TypeScript sources only in development (bin/dev.js), never from a build.
+  // oclif loads the TypeScript compiler only to run a plugin from its sources, never from a build.
   external: ['typescript'],
   splitting: true,
   format: 'esm',
   platform: 'node',
+  // The ESM builds: the SDK's lazy import()s become chunks of their own, and unused exports drop out.
+  mainFields: ['module', 'main'],
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',

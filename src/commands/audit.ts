@@ -1,16 +1,27 @@
-import {Command, Flags} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 
 import {FAIL_ON_LEVELS, FINDING_IDS, FINDINGS} from '../lib/audit-findings.js'
 import {parseExpectations, parseProfileList, parseRegionList} from '../lib/audit-input.js'
-import {compileAuditQuery, formatAuditReport} from '../lib/audit-render.js'
-import {cliProfileSettings, describeSettings, resolveAwsSettings} from '../lib/aws-config.js'
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {auditExitCodeTable, AUDIT_OUTCOMES} from '../lib/outcomes.js'
-import {resolveOutputFormat} from '../lib/output.js'
-import {pagerFor, writeThroughPager} from '../lib/pager.js'
-import {colourFor} from '../lib/render.js'
-import {awsOptionsFrom} from '../lib/rotation-run.js'
 import UpdateAlias from './update-alias.js'
+
+/**
+ * What a run needs beyond its flags: loaded only once the flags parse, so that every command's
+ * --help (this file is in the bundle's entry) never loads the renderers, YAML or the SDK config.
+ */
+async function runModules() {
+  const [auditRender, awsConfig, output, pager, render, rotationRun] = await Promise.all([
+    import('../lib/audit-render.js'),
+    import('../lib/aws-config.js'),
+    import('../lib/output.js'),
+    import('../lib/pager.js'),
+    import('../lib/render.js'),
+    import('../lib/rotation-run.js'),
+  ])
+  return {...auditRender, ...awsConfig, ...output, ...pager, ...render, ...rotationRun}
+}
 
 const shared = UpdateAlias.flags
 
@@ -92,6 +103,18 @@ ${helpTable(auditExitCodeTable().map((row) => [String(row.exitCode), row.outcome
 
   async run(): Promise<void> {
     const flags = await this.parseFlags()
+    const {
+      awsOptionsFrom,
+      cliProfileSettings,
+      colourFor,
+      compileAuditQuery,
+      describeSettings,
+      formatAuditReport,
+      pagerFor,
+      resolveAwsSettings,
+      resolveOutputFormat,
+      writeThroughPager,
+    } = await runModules()
     const regions = flags.regions === undefined ? undefined : parseRegionList(flags.regions)
     const profileNames = flags.profiles === undefined ? [flags.profile] : parseProfileList(flags.profiles)
     const purposes = parseExpectations(flags.expect)

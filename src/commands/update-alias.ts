@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 
 import {CHECK_IDS, CHECKS} from '../lib/checks.js'
 import {
@@ -20,16 +21,15 @@ import {versionLine} from '../lib/version.js'
  * usage error never load the renderers, the YAML parser or the config file reader.
  */
 async function runModules() {
-  const [autoPrompt, awsConfig, output, render, rotationRun, skeleton, terminal] = await Promise.all([
+  const [autoPrompt, awsConfig, output, render, rotationRun, terminal] = await Promise.all([
     import('../lib/auto-prompt.js'),
     import('../lib/aws-config.js'),
     import('../lib/output.js'),
     import('../lib/render.js'),
     import('../lib/rotation-run.js'),
-    import('../lib/skeleton.js'),
     import('../lib/terminal.js'),
   ])
-  return {...autoPrompt, ...awsConfig, ...output, ...render, ...rotationRun, ...skeleton, ...terminal}
+  return {...autoPrompt, ...awsConfig, ...output, ...render, ...rotationRun, ...terminal}
 }
 
 /** The help section for the options that work as in `aws kms update-alias`. */
@@ -254,10 +254,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       colourFor,
       entryFacts,
       formatReport,
-      inputSkeleton,
       interruptOnSigint,
       machineFormat,
-      placeholderReport,
       promptForMissing,
       queryFrom,
       resolveAwsSettings,
@@ -271,6 +269,8 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     const query = await queryFrom(flags.query)
     const skeleton = flags['generate-cli-skeleton']
     if (skeleton === 'input' || skeleton === 'yaml-input') {
+      // The skeletons build a YAML document: only a run that asks for one loads them.
+      const {inputSkeleton} = await import('../lib/skeleton.js')
       process.stdout.write(inputSkeleton(skeleton))
       return
     }
@@ -293,6 +293,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     const output = await resolveOutputFormat(flags.output, flags.profile)
     if (skeleton === 'output') {
       // A sample of what a run prints, in the format asked for; JSON in place of the human report.
+      const {placeholderReport} = await import('../lib/skeleton.js')
       const sample = placeholderReport(checkOperationInput(input).aliasName)
       process.stdout.write(formatReport(sample, output ?? 'json', query, colourFor(process.stdout)))
       return

@@ -6,6 +6,7 @@ import type {ReportQuery} from './query.js'
 import {
   OUTPUT_FORMATS,
   outputFormatFromEnvironment,
+  loadFormatLibraries,
   renderHuman,
   renderMachine,
   renderValue,
@@ -16,12 +17,23 @@ import type {RotationReport} from './report.js'
 
 /**
  * The format named by --output, else AWS_DEFAULT_OUTPUT, else the `output` setting of the
- * profile, as in the AWS CLI; undefined means the human report.
+ * profile, as in the AWS CLI; undefined means the human report. The library that the format
+ * renders with is loaded by the time it returns.
  */
 export async function resolveOutputFormat(
   flag: OutputFormat | undefined,
   profileFlag: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+): Promise<OutputFormat | undefined> {
+  const format = await outputFormatOf(flag, profileFlag, env)
+  await loadFormatLibraries(format)
+  return format
+}
+
+async function outputFormatOf(
+  flag: OutputFormat | undefined,
+  profileFlag: string | undefined,
+  env: NodeJS.ProcessEnv,
 ): Promise<OutputFormat | undefined> {
   const fromEnvironment = flag ?? outputFormatFromEnvironment(env)
   if (fromEnvironment !== undefined) return fromEnvironment

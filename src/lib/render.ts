@@ -1,6 +1,6 @@
 import {Chalk, type ChalkInstance} from 'chalk'
-import Table from 'cli-table3'
-import {stringify as toYaml} from 'yaml'
+import type Table from 'cli-table3'
+import type {stringify as YamlStringify} from 'yaml'
 
 import type {CheckResult, CheckStatus} from './checks.js'
 import {ConfigurationError, shown} from './errors.js'
@@ -167,8 +167,30 @@ function textLines(value: Json, identifier: string | undefined, columns?: string
   return lines
 }
 
+/**
+ * The libraries of the yaml and table formats: together a third of a megabyte to compile, and
+ * most runs print in neither. resolveOutputFormat loads them when its format needs them.
+ */
+const formatLibraries: {toYaml?: typeof YamlStringify; Table?: typeof Table} = {}
+
+/** Loads what rendering in `format` needs; call it before renderValue or renderMachine. */
+export async function loadFormatLibraries(format: OutputFormat | undefined): Promise<void> {
+  const needed = format === 'yaml' || format === 'yaml-stream' || format === 'table'
+  if (needed && formatLibraries.toYaml === undefined) Object.assign(formatLibraries, await import('./format-libraries.js'))
+}
+
+function loaded<T>(library: T | undefined, format: OutputFormat): T {
+  if (library === undefined) throw new Error(`the ${format} format was rendered before loadFormatLibraries loaded it`)
+  return library
+}
+
+function toYaml(value: unknown, format: OutputFormat): string {
+  return loaded(formatLibraries.toYaml, format)(value)
+}
+
 function asciiTable(head?: string[]): Table.Table {
-  return new Table({
+  const TableOfCells = loaded(formatLibraries.Table, 'table')
+  return new TableOfCells({
     ...(head ? {head} : {}),
     chars: {
       top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+',
@@ -296,12 +318,12 @@ export function renderValue(value: Json, format: OutputFormat): string {
     }
 
     case 'yaml': {
-      return toYaml(value)
+      return toYaml(value, format)
     }
 
     case 'yaml-stream': {
       // The AWS CLI streams each response as an item of one YAML sequence; there is one here.
-      return toYaml([value])
+      return toYaml([value], format)
     }
 
     case 'text': {

@@ -47,10 +47,14 @@ export interface RotationRun {
  */
 export async function runRotation(run: RotationRun): Promise<void> {
   const {settings, flags} = run
-  // Before any client exists: a run that cannot be recorded changes nothing.
+  // The SDK loads while the journal opens; the journal is open before any client exists, so a
+  // run that cannot be recorded changes nothing.
+  const modules = Promise.all([import('./kms.js'), import('./rotate.js'), import('./identity.js')])
+  // Awaited below; a journal that fails first must not leave a failed load unhandled.
+  modules.catch(() => undefined)
   const journal = await Journal.open(run.journal)
   const [{createKmsClient, endpointOf, KmsGateway, unverifiedTlsWarning}, {rotateAlias}, {callerIdentity, NOT_ASKED_IN_BASIC_PREFLIGHT, unknownIdentity}] =
-    await Promise.all([import('./kms.js'), import('./rotate.js'), import('./identity.js')])
+    await modules
   const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
   debugLog?.(describeSettings(settings))
   const endpoint = endpointOf(settings)

@@ -1,4 +1,4 @@
-import {ux} from '@oclif/core'
+import * as ux from '@oclif/core/ux'
 import type {ChalkInstance} from 'chalk'
 
 import {renderPlan} from './render.js'

@@ -15,7 +15,7 @@ import {auditExitCode, runAudit, type AuditReport, type AuditRequest} from '../.
 import type {AwsSettings} from '../../src/lib/aws-config.js'
 import {KmsRotateError} from '../../src/lib/errors.js'
 import {AUDIT_OUTCOME_NAMES, EXIT} from '../../src/lib/outcomes.js'
-import {OUTPUT_FORMATS} from '../../src/lib/render.js'
+import {loadFormatLibraries, OUTPUT_FORMATS} from '../../src/lib/render.js'
 import {ACCOUNT, keyArn, keyMetadata, kmsMock, OTHER_ACCOUNT, REGION, serviceException} from '../support/kms-mock.js'
 import {parseAuditReport} from '../support/report-schema.js'
 
@@ -477,6 +477,7 @@ describe('the report', () => {
     const report = await sampleReport()
     const colour = new Chalk({level: 0})
     for (const format of OUTPUT_FORMATS) {
+      await loadFormatLibraries(format)
       const text = formatAuditReport(report, format, undefined, colour)
       if (format === 'off') expect(text).toBe('')
       else expect(text).toContain('key-pending-deletion')

@@ -3,12 +3,12 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Chalk} from 'chalk'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse as parseYaml} from 'yaml'
 
 import {formatReport, machineFormat, resolveOutputFormat} from '../../src/lib/output.js'
 import {compileQuery} from '../../src/lib/query.js'
-import {renderValue, type Json} from '../../src/lib/render.js'
+import {loadFormatLibraries, renderValue, type Json} from '../../src/lib/render.js'
 import {placeholderReport} from '../../src/lib/skeleton.js'
 
 const NO_COLOUR = new Chalk({level: 0})
@@ -23,6 +23,11 @@ function withConfig(content: string, env: NodeJS.ProcessEnv = {}): NodeJS.Proces
   writeFileSync(path, content)
   return {...env, AWS_CONFIG_FILE: path}
 }
+
+// The yaml and table formats render with libraries that a run loads once it knows its format.
+beforeAll(async () => {
+  await Promise.all([loadFormatLibraries('yaml'), loadFormatLibraries('table')])
+})
 
 describe('resolveOutputFormat', () => {
   const profiles = '[default]\noutput = text\n\n[profile ops]\noutput = table\n'

@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 
 import {DescribeKeyCommand, EncryptCommand, ListAliasesCommand, UpdateAliasCommand} from '@aws-sdk/client-kms'
 import {Ajv2020} from 'ajv/dist/2020.js'
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {afterEach, beforeAll, beforeEach, describe, expect, it, vi} from 'vitest'
 import {parse as parseYaml} from 'yaml'
 
 import {CHECK_IDS, CHECK_STATUSES} from '../../src/lib/checks.js'
@@ -10,6 +10,7 @@ import {parseTargetKeyId} from '../../src/lib/identifiers.js'
 import {OUTCOME_NAMES, type Outcome} from '../../src/lib/outcomes.js'
 import {
   colourFor,
+  loadFormatLibraries,
   outputFormatFromEnvironment,
   renderHuman,
   renderMachine,
@@ -236,6 +237,11 @@ describe('renderPlan', () => {
     expect(plan).toContain('1 of 3 checks passed, 1 warned, 1 skipped')
     expect(plan).toContain('current-key-enabled')
   })
+})
+
+// The yaml and table formats render with libraries that a run loads once it knows its format.
+beforeAll(async () => {
+  await Promise.all([loadFormatLibraries('yaml'), loadFormatLibraries('table')])
 })
 
 describe('the report schema', () => {

@@ -1,0 +1,51 @@
+import {existsSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
+/**
+ * `COMMAND --help` as oclif prints it at 80 columns, rendered when the package is built into
+ * dist/help (scripts/help-pages.mjs), so that bin/run.js can print it without loading oclif.
+ * oclif wraps help to the terminal's width, or to 80 columns when stdout is not a terminal; any
+ * other width, OCLIF_COLUMNS or a user theme file sends the request to oclif as usual.
+ */
+export const HELP_PAGE_COLUMNS = 80
+
+/** The page of the root command, `kms-rotate --help`. */
+export const ROOT_HELP_PAGE = 'index'
+
+interface HelpContext {
+  env: NodeJS.ProcessEnv
+  stdout: {isTTY?: boolean; columns?: number}
+  platform: NodeJS.Platform
+}
+
+/** Where oclif looks for a user's theme.json: KMS_ROTATE_CONFIG_DIR, else the XDG config directory. */
+function userThemeFile(env: NodeJS.ProcessEnv): string {
+  const configDir = env.KMS_ROTATE_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'kms-rotate')
+  return join(configDir, 'theme.json')
+}
+
+/**
+ * The name of the page in dist/help that answers argv exactly, or undefined when oclif must:
+ * argv is `COMMAND --help` or `--help` alone, and the help would be wrapped to 80 columns with
+ * no theme.
+ */
+export function helpPageName(
+  argv: readonly string[],
+  {env, stdout, platform}: HelpContext = {env: process.env, stdout: process.stdout, platform: process.platform},
+): string | undefined {
+  const page =
+    argv.length === 1 && argv[0] === '--help'
+      ? ROOT_HELP_PAGE
+      : argv.length === 2 && argv[1] === '--help' && /^[a-z][a-z-]*$/.test(argv[0])
+        ? argv[0]
+        : undefined
+  if (page === undefined || env.OCLIF_COLUMNS) return undefined
+  if (stdout.isTTY && stdout.columns !== HELP_PAGE_COLUMNS) return undefined
+  // oclif's config directory lies elsewhere on Windows; there the themes are left to it.
+  if (platform === 'win32' || (env.KMS_ROTATE_DISABLE_THEME !== 'true' && existsSync(userThemeFile(env)))) {
+    return undefined
+  }
+
+  return page
+}
