@@ -1,7 +1,7 @@
-import {Command, Flags} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
-import {runFleetCommand} from '../lib/fleet-command.js'
 import {FLEET_FLAGS} from './plan.js'
 import UpdateAlias from './update-alias.js'
 
@@ -58,6 +58,8 @@ failed entry; otherwise the entries' common outcome (3 when all were refused).`
       throw parseFailure(error, 'apply')
     }
 
+    // The settings, the SDK and the renderers load only once the flags parse.
+    const {runFleetCommand} = await import('../lib/fleet-command.js')
     await runFleetCommand('apply', flags)
   }
 

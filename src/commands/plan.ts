@@ -1,7 +1,7 @@
-import {Command, Flags} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
-import {runFleetCommand} from '../lib/fleet-command.js'
 import {KMS_QUOTAS, RATE_NAMES} from '../lib/pacing.js'
 import UpdateAlias from './update-alias.js'
 
@@ -70,6 +70,8 @@ when any would be refused or failed, 130 on Ctrl-C.`
       throw parseFailure(error, 'plan')
     }
 
+    // The settings, the SDK and the renderers load only once the flags parse.
+    const {runFleetCommand} = await import('../lib/fleet-command.js')
     await runFleetCommand('plan', flags)
   }
 

@@ -324,6 +324,9 @@ describe('formatFleetReport', () => {
     const {compileQuery} = await import('../../src/lib/query.js')
     const {Chalk} = await import('chalk')
     const colour = new Chalk({level: 0})
+    // As the command does once --output is known: the yaml library loads only for yaml.
+    const {loadFormatLibraries} = await import('../../src/lib/render.js')
+    await loadFormatLibraries('yaml')
     expect(formatFleetReport(report, 'text', compileQuery('entries[].alias'), colour)).toBe('alias/a\n')
     expect(formatFleetReport(report, 'yaml', compileQuery('totals'), colour)).toContain('planned: 1')
     expect(formatFleetReport(report, undefined, undefined, colour)).toMatch(/alias\/a.*planned/)
