@@ -12,12 +12,18 @@ const PURPOSE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 const PROFILE_NAME = /^[^\s[\]]+$/
 
 /** The entries of a comma-separated flag value; each must pass `valid`, none may repeat. */
-function commaList(flag: string, text: string, valid: (entry: string) => boolean, what: string, example: string) {
+function commaList(
+  flag: string,
+  text: string,
+  valid: (entry: string) => boolean,
+  what: {one: string; many: string},
+  example: string,
+) {
   const entries = text.split(',').map((entry) => entry.trim())
   const bad = entries.find((entry) => !valid(entry))
   if (bad !== undefined) {
-    const problem = bad === '' ? 'has an empty entry' : `names ${shown(bad)}, which is not ${what}`
-    throw new UsageError(`${flag} ${shown(text)} ${problem}: give ${what}s separated by commas, as in ${example}.`)
+    const problem = bad === '' ? 'has an empty entry' : `names ${shown(bad)}, which is not ${what.one}`
+    throw new UsageError(`${flag} ${shown(text)} ${problem}: give ${what.many} separated by commas, as in ${example}.`)
   }
 
   const repeated = entries.find((entry, index) => entries.indexOf(entry) !== index)
@@ -26,11 +32,11 @@ function commaList(flag: string, text: string, valid: (entry: string) => boolean
 }
 
 export function parseRegionList(text: string): string[] {
-  return commaList('--regions', text, (entry) => REGION.test(entry), 'a Region name', 'us-east-1,eu-west-1')
+  return commaList('--regions', text, (entry) => REGION.test(entry), {one: 'a Region name', many: 'Region names'}, 'us-east-1,eu-west-1')
 }
 
 export function parseProfileList(text: string): string[] {
-  return commaList('--profiles', text, (entry) => PROFILE_NAME.test(entry), 'a profile name', 'prod,staging')
+  return commaList('--profiles', text, (entry) => PROFILE_NAME.test(entry), {one: 'a profile name', many: 'profile names'}, 'prod,staging')
 }
 
 /**
