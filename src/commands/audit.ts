@@ -124,7 +124,9 @@ ${helpTable(auditExitCodeTable().map((row) => [String(row.exitCode), row.outcome
     // Every profile is resolved before anything is sent, so that a bad one ends the run at once.
     const profiles = []
     for (const profile of profileNames) {
-      const settings = await resolveAwsSettings(awsOptionsFrom({...flags, profile}, regions?.[0] ?? flags.region))
+      const options = awsOptionsFrom({...flags, profile}, regions?.[0] ?? flags.region)
+      if (flags.profiles !== undefined) options.profileNamedBy = '--profiles'
+      const settings = await resolveAwsSettings(options)
       profiles.push({profile: settings.profile, settings})
     }
 

@@ -7,6 +7,8 @@ import {ConfigurationError, shown, UsageError} from './errors.js'
 export interface AwsOptions {
   region?: string
   profile?: string
+  /** What named `profile`, for messages: --profile unless another flag or a file did. */
+  profileNamedBy?: string
   endpointUrl?: string
   /** false: --no-verify-ssl. */
   verifySsl?: boolean
@@ -173,6 +175,7 @@ export async function resolveAwsSettings(
   }
 
   const profileSource = options.profile === undefined ? 'AWS_PROFILE' : '--profile'
+  const profileNamedBy = options.profile === undefined ? 'AWS_PROFILE' : (options.profileNamedBy ?? '--profile')
   const profile = options.profile ?? fromEnvironment(env, 'AWS_PROFILE')
   if (profile === '') throw new UsageError('--profile is empty: give a value or leave the flag out.')
 
@@ -180,7 +183,7 @@ export async function resolveAwsSettings(
   if (profile !== undefined && !(profile in configFile) && !(profile in credentialsFile)) {
     const files = `${env.AWS_CONFIG_FILE || '~/.aws/config'} or ${env.AWS_SHARED_CREDENTIALS_FILE || '~/.aws/credentials'}`
     throw new ConfigurationError(
-      `The config profile (${profile}) named by ${profileSource} could not be found in ${files}: check the ` +
+      `The config profile (${profile}) named by ${profileNamedBy} could not be found in ${files}: check the ` +
         'name, or set AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE to the file that has it.',
     )
   }

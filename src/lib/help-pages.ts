@@ -5,8 +5,8 @@ import {join} from 'node:path'
 /**
  * `COMMAND --help` as oclif prints it at 80 columns, rendered when the package is built into
  * dist/help (scripts/help-pages.mjs), so that bin/run.js can print it without loading oclif.
- * oclif wraps help to the terminal's width, or to 80 columns when stdout is not a terminal; any
- * other width, OCLIF_COLUMNS or a user theme file sends the request to oclif as usual.
+ * That is what oclif prints when stdout is not a terminal: 80 columns, no bold. On a terminal,
+ * with OCLIF_COLUMNS or with a user theme file, the request goes to oclif as usual.
  */
 export const HELP_PAGE_COLUMNS = 80
 
@@ -27,8 +27,7 @@ function userThemeFile(env: NodeJS.ProcessEnv): string {
 
 /**
  * The name of the page in dist/help that answers argv exactly, or undefined when oclif must:
- * argv is `COMMAND --help` or `--help` alone, and the help would be wrapped to 80 columns with
- * no theme.
+ * argv is `COMMAND --help` or `--help` alone, stdout is not a terminal, and there is no theme.
  */
 export function helpPageName(
   argv: readonly string[],
@@ -41,7 +40,8 @@ export function helpPageName(
         ? argv[0]
         : undefined
   if (page === undefined || env.OCLIF_COLUMNS) return undefined
-  if (stdout.isTTY && stdout.columns !== HELP_PAGE_COLUMNS) return undefined
+  // On a terminal oclif also sets headings in bold, which the plain pages do not carry.
+  if (stdout.isTTY) return undefined
   // oclif's config directory lies elsewhere on Windows; there the themes are left to it.
   if (platform === 'win32' || (env.KMS_ROTATE_DISABLE_THEME !== 'true' && existsSync(userThemeFile(env)))) {
     return undefined

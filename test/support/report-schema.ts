@@ -27,7 +27,7 @@ const multiRegionSchema = JSON.parse(
   readFileSync(join(REPO_ROOT, 'schema', 'multi-region-report.schema.json'), 'utf8'),
 ) as object
 const validateMultiRegion = new Ajv2020.default({allErrors: true, strict: true})
-  .addSchema(schema, 'report.schema.json')
+  .addSchema(schema)
   .compile(multiRegionSchema)
 
 /** Throws, naming every violation, unless `stdout` is one --regions report that its schema accepts. */
@@ -55,7 +55,7 @@ export function parseAuditReport(stdout: string): AuditReport {
 
 const fleetSchema = JSON.parse(readFileSync(join(REPO_ROOT, 'schema', 'fleet-report.schema.json'), 'utf8')) as object
 const validateFleet = new Ajv2020.default({allErrors: true, strict: true})
-  .addSchema(schema, 'report.schema.json')
+  .addSchema(schema)
   .compile(fleetSchema)
 
 /** Throws, naming every violation, unless `stdout` is one plan or apply report that its schema accepts. */

@@ -174,6 +174,11 @@ describe('resolveAwsSettings: profile', () => {
     expect((error as ConfigurationError).message).toContain('AWS_PROFILE')
   })
 
+  it('names what named the unknown profile when it was not --profile', async () => {
+    const error = await errorFrom({profile: 'nope', profileNamedBy: '--profiles', region: 'us-east-1'})
+    expect((error as ConfigurationError).message).toContain('(nope) named by --profiles could not be found')
+  })
+
   it('accepts a profile that is only in the credentials file', async () => {
     const settings = await resolveAwsSettings({profile: 'keys-only', region: 'us-east-1'})
     expect(settings).toMatchObject({profile: 'keys-only', region: 'us-east-1'})

@@ -34,8 +34,9 @@ describe('helpPageName', () => {
     expect(helpPageName(argv, piped)).toBeUndefined()
   })
 
-  it('answers an 80-column terminal from the page, and leaves any other width to oclif', () => {
-    expect(helpPageName(['audit', '--help'], {...piped, stdout: {isTTY: true, columns: 80}})).toBe('audit')
+  it('answers piped help from the page, and leaves a terminal of any width to oclif, which sets bold', () => {
+    expect(helpPageName(['audit', '--help'], piped)).toBe('audit')
+    expect(helpPageName(['audit', '--help'], {...piped, stdout: {isTTY: true, columns: 80}})).toBeUndefined()
     expect(helpPageName(['audit', '--help'], {...piped, stdout: {isTTY: true, columns: 132}})).toBeUndefined()
   })
 

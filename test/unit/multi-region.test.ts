@@ -35,7 +35,7 @@ const WEST = 'eu-west-1'
 const readSchema = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../schema/${name}`, import.meta.url), 'utf8')) as object
 const validate = new Ajv2020({allErrors: true, strict: true})
-  .addSchema(readSchema('report.schema.json'), 'report.schema.json')
+  .addSchema(readSchema('report.schema.json'))
   .compile(readSchema('multi-region-report.schema.json'))
 
 const SETTINGS: AwsSettings = {
