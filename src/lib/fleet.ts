@@ -234,19 +234,31 @@ export function alreadyRotated(
 
 const SUCCESS_ORDER: Outcome[] = ['rotated', 'submitted', 'planned', 'unchanged']
 
+/** Whether KMS accepted this entry's UpdateAlias in this run (or it may have, its answer lost). */
+function moved(result: FleetEntryResult): boolean {
+  if (result.skipped) return false
+  return (result.outcome !== null && MOVED_OUTCOMES.includes(result.outcome)) || Boolean(result.report?.updateAccepted)
+}
+
 /**
- * The run's outcome. plan: planned (or unchanged) when no entry failed, else refused. apply: as
- * for --regions, from each entry's outcome (see README); Ctrl-C makes it interrupted.
+ * The run's outcome. plan: planned (or unchanged) when no entry failed, else refused. apply:
+ * interrupted after Ctrl-C; the entries' outcome when they share one; partial only when an entry
+ * moved and another failed; when none moved and some failed, declined (the prompt said no) or
+ * refused, since nothing was changed. The README says the same.
  */
 export function fleetOutcome(command: 'plan' | 'apply', results: FleetEntryResult[], interrupted: boolean): Outcome {
   if (interrupted) return 'interrupted'
   // An entry that --fail-fast kept from being sent changed nothing, as a refused one.
   const outcomes = results.map((result) => result.outcome ?? (result.skipped === 'fail-fast' ? 'refused' : 'error'))
-  if (command === 'apply') return combineOutcomes(outcomes)
-  if (results.every((result) => result.exitCode === 0)) {
-    return SUCCESS_ORDER.find((outcome) => outcomes.includes(outcome)) ?? 'planned'
+  const failed = results.some((result) => result.exitCode !== 0)
+  if (command === 'apply') {
+    if (!failed || results.some(moved)) return combineOutcomes(outcomes)
+    const known = outcomes.filter((outcome): outcome is Outcome => outcome !== 'error')
+    if (known.length === outcomes.length && known.every((outcome) => outcome === known[0])) return known[0]
+    return outcomes.includes('declined') ? 'declined' : 'refused'
   }
 
+  if (!failed) return SUCCESS_ORDER.find((outcome) => outcomes.includes(outcome)) ?? 'planned'
   return 'refused'
 }
 
@@ -256,7 +268,8 @@ function describeFleet(command: 'plan' | 'apply', outcome: Outcome, totals: Flee
     .join(', ')
   const verb = command === 'plan' ? 'Planned' : 'Applied'
   const sent = `UpdateAlias sent for ${totals.updateAliasSent}`
-  return `${verb} ${totals.entries} entries: ${counts}; ${sent}. Outcome: ${outcome}.`
+  const entries = `${totals.entries} ${totals.entries === 1 ? 'entry' : 'entries'}`
+  return `${verb} ${entries}: ${counts}; ${sent}. Outcome: ${outcome}.`
 }
 
 export function fleetReport(

@@ -24,6 +24,7 @@ import {
   type FleetEntryResult,
   type FleetRun,
 } from '../../src/lib/fleet.js'
+import {OUTCOMES} from '../../src/lib/outcomes.js'
 import {readJournal, type JournalEntry, type NumberedEntry} from '../../src/lib/journal.js'
 import {KMS_QUOTAS} from '../../src/lib/pacing.js'
 import {
@@ -204,6 +205,38 @@ describe('apply', () => {
     expect(updatedAliases()).toEqual([])
   })
 
+  it('ends declined, not partial, when the prompt is answered no and some entries were unchanged', async () => {
+    // given one alias already on its target and two that would move
+    givenAliases('alias/b', 'alias/c')
+    aliases.set('alias/a', TARGET_KEY_ID)
+    // when the prompt is answered no
+    const report = await runFleet(fleetRun('apply', entries('alias/a', 'alias/b', 'alias/c'), {confirm: async () => false}))
+    // then nothing moved and the run says so
+    expect(updatedAliases()).toEqual([])
+    expect(report.totals.outcomes).toEqual({unchanged: 1, declined: 2})
+    expect(report.outcome).toBe('declined')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(3)
+  })
+
+  it('ends refused, not partial, with --yes when one entry was unchanged and one refused', async () => {
+    // given one alias already on its target and one whose target is disabled
+    aliases.set('alias/a', TARGET_KEY_ID)
+    givenAliases('alias/b')
+    disabledKeys.add(THIRD_KEY_ID)
+    // when
+    const report = await runFleet(fleetRun('apply', entries('alias/a', {alias: 'alias/b', target: THIRD_KEY_ID})))
+    // then
+    expect(updatedAliases()).toEqual([])
+    expect(report.outcome).toBe('refused')
+    expect(report.summary).toMatch(/^Applied 2 entries: 1 unchanged, 1 refused;/)
+  })
+
+  it('counts one entry in the singular', async () => {
+    givenAliases('alias/a')
+    const report = await runFleet(fleetRun('apply', entries('alias/a')))
+    expect(report.summary).toMatch(/^Applied 1 entry: 1 rotated;/)
+  })
+
   it('after Ctrl-C sends no UpdateAlias and ends interrupted', async () => {
     givenAliases('alias/a', 'alias/b')
     const controller = new AbortController()
@@ -309,6 +342,15 @@ describe('fleetOutcome', () => {
     expect(fleetOutcome('apply', [result('refused', 3), result('not-found', 254)], false)).toBe('refused')
     expect(fleetOutcome('apply', [result('rotated'), result('unchanged')], false)).toBe('rotated')
     expect(fleetOutcome('apply', [result('rotated')], true)).toBe('interrupted')
+  })
+
+  it('apply: partial only when an entry moved and another failed', () => {
+    expect(fleetOutcome('apply', [result('unchanged'), result('refused', 3)], false)).toBe('refused')
+    expect(fleetOutcome('apply', [result('unchanged'), result('declined', 3)], false)).toBe('declined')
+    expect(fleetOutcome('apply', [result('unchanged'), result(null, 254)], false)).toBe('refused')
+    expect(fleetOutcome('apply', [result('unchanged'), result('not-found', 254)], false)).toBe('refused')
+    expect(fleetOutcome('apply', [result('unconfirmed', 4), result('refused', 3)], false)).toBe('partial')
+    expect(fleetOutcome('apply', [result('submitted'), result(null, 254)], false)).toBe('partial')
   })
 
   it('plan: planned when none failed, refused otherwise', () => {
