@@ -6,13 +6,13 @@ import type {ChalkInstance} from 'chalk'
 import Table from 'cli-table3'
 
 import type {AwsSettings} from './aws-config.js'
-import {KmsRotateError} from './errors.js'
+import {KmsRotateError, shown} from './errors.js'
 import {callerIdentity} from './identity.js'
 import {
   Journal,
   journalEntry,
   MOVED_OUTCOMES,
-  readJournal,
+  readJournalContents,
   type CallerIdentity,
   type JournalEntry,
   type NumberedEntry,
@@ -98,6 +98,8 @@ export interface FleetRun {
   /** Aborted by Ctrl-C: no new UpdateAlias; those already on their way finish. */
   signal?: AbortSignal
   debugLog?: (line: string) => void
+  /** One diagnostic line for stderr. */
+  warn?: (line: string) => void
   /** Tests pass a client factory; the CLI builds real clients. */
   createClient?: (settings: AwsSettings) => Pick<KMSClient, 'send' | 'destroy' | 'middlewareStack'>
   identityOf?: (settings: AwsSettings) => Promise<CallerIdentity>
@@ -379,6 +381,19 @@ class JournalWriter {
   }
 }
 
+/** The journal lines --resume goes by; a journal that does not exist is refused, exit 253. */
+async function resumeFrom(path: string, warn: FleetRun['warn']): Promise<NumberedEntry[]> {
+  const {entries, unreadable} = await readJournalContents(path, {mustExist: true})
+  if (unreadable > 0) {
+    const lines = unreadable === 1 ? '1 line that is not a journal entry' : `${unreadable} lines that are not journal entries`
+    warn?.(
+      `Warning: the journal ${shown(path)} holds ${lines}; --resume goes by the ${entries.length} that are.`,
+    )
+  }
+
+  return entries
+}
+
 /**
  * plan: every entry's preflight at once (dry runs), paced per account and Region. apply: the
  * same, then UpdateAlias, the visibility poll and the canary for those that passed, with every
@@ -388,9 +403,10 @@ class JournalWriter {
 export async function runFleet(run: FleetRun): Promise<FleetReport> {
   const startedAt = performance.now()
   const runId = randomUUID()
+  // Read before the journal is opened, which would create it: --resume needs an earlier run's.
+  const journalLines = run.resume && run.journal ? await resumeFrom(run.journal.path, run.warn) : []
   // Before any client exists: a run that cannot be recorded changes nothing.
   const journal = run.journal ? await Journal.open(run.journal) : undefined
-  const journalLines = run.resume && run.journal ? await readJournal(run.journal.path) : []
   const {states, places} = await placeEntries(run)
   const writer = journal ? new JournalWriter(journal, runId, run.file) : undefined
   let stopped = false

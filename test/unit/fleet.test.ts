@@ -1,4 +1,4 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -24,7 +24,8 @@ import {
   type FleetEntryResult,
   type FleetRun,
 } from '../../src/lib/fleet.js'
-import {OUTCOMES} from '../../src/lib/outcomes.js'
+import {KmsRotateError} from '../../src/lib/errors.js'
+import {EXIT, OUTCOMES} from '../../src/lib/outcomes.js'
 import {readJournal, type JournalEntry, type NumberedEntry} from '../../src/lib/journal.js'
 import {KMS_QUOTAS} from '../../src/lib/pacing.js'
 import {
@@ -261,6 +262,35 @@ describe('apply', () => {
       writeFileSync(path, full.map((line) => JSON.stringify(line)).join('\n') + '\n')
       return {path, source: '--journal'}
     }
+
+    it('refuses, exit 253, a journal that does not exist, sending nothing and creating no journal', async () => {
+      givenAliases('alias/a')
+      const journal = {path: join(directory, `missing-${journals++}.jsonl`), source: '--journal'}
+      const error = await runFleet(fleetRun('apply', entries('alias/a'), {journal, resume: true})).then(
+        () => undefined,
+        (thrown: unknown) => thrown as KmsRotateError,
+      )
+      expect(error?.exitCode).toBe(EXIT.configuration)
+      expect(error?.message).toMatch(/^Nothing to resume from: the journal '.*missing-\d+\.jsonl' does not exist; run without --resume/)
+      expect(existsSync(journal.path)).toBe(false)
+      expect(kmsMock.commandCalls(UpdateAliasCommand)).toHaveLength(0)
+    })
+
+    it('warns once with the count of lines that are not journal entries and goes by the others', async () => {
+      // given a journal with alias/a's move between three lines of junk
+      aliases.set('alias/a', TARGET_KEY_ID)
+      givenAliases('alias/b')
+      const journal = journalWith([{alias: 'alias/a'}])
+      appendFileSync(journal.path, 'not json\n42\n{"foo": 1}\n')
+      const warnings: string[] = []
+      // when
+      const report = await runFleet(
+        fleetRun('apply', entries('alias/a', 'alias/b'), {journal, resume: true, warn: (line) => warnings.push(line)}),
+      )
+      // then
+      expect(warnings).toEqual([expect.stringMatching(/holds 3 lines that are not journal entries; --resume goes by the 1 that are/)])
+      expect(report.entries.map((entry) => entry.outcome)).toEqual(['unchanged', 'rotated'])
+    })
 
     it('checks a journaled entry again and leaves it unchanged when it is on its target, sending the rest', async () => {
       // given alias/a moved by an earlier run that was cut off, alias/b not yet
