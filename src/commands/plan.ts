@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {KMS_QUOTAS, RATE_NAMES} from '../lib/pacing.js'
+import {MAX_ROTATION_ENTRIES} from '../lib/rotation-file.js'
 import UpdateAlias from './update-alias.js'
 
 const shared = UpdateAlias.flags
@@ -13,7 +14,8 @@ export const FLEET_FLAGS = {
     char: 'f',
     required: true,
     summary:
-      'The rotation file: a rotations list of {alias, target, region?, profile?, expectedCurrent?}, YAML or JSON.',
+      'The rotation file: a rotations list of {alias, target, region?, profile?, expectedCurrent?}, YAML or JSON, ' +
+      `at most ${MAX_ROTATION_ENTRIES.toLocaleString('en-US')} entries (split a longer list into several files).`,
   }),
   rate: Flags.string({
     multiple: true,

@@ -175,6 +175,7 @@ export async function runFleetCommand(command: 'plan' | 'apply', flags: FleetFla
       progress: command === 'apply' ? await progressBar() : undefined,
       signal: interrupt.signal,
       debugLog,
+      warn: (line: string) => process.stderr.write(`${line}\n`),
     })
   } finally {
     interrupt.release()

@@ -6,13 +6,13 @@ import type {ChalkInstance} from 'chalk'
 import Table from 'cli-table3'
 
 import type {AwsSettings} from './aws-config.js'
-import {KmsRotateError} from './errors.js'
+import {KmsRotateError, shown} from './errors.js'
 import {callerIdentity} from './identity.js'
 import {
   Journal,
   journalEntry,
   MOVED_OUTCOMES,
-  readJournal,
+  readJournalContents,
   type CallerIdentity,
   type JournalEntry,
   type NumberedEntry,
@@ -98,6 +98,8 @@ export interface FleetRun {
   /** Aborted by Ctrl-C: no new UpdateAlias; those already on their way finish. */
   signal?: AbortSignal
   debugLog?: (line: string) => void
+  /** One diagnostic line for stderr. */
+  warn?: (line: string) => void
   /** Tests pass a client factory; the CLI builds real clients. */
   createClient?: (settings: AwsSettings) => Pick<KMSClient, 'send' | 'destroy' | 'middlewareStack'>
   identityOf?: (settings: AwsSettings) => Promise<CallerIdentity>
@@ -234,19 +236,31 @@ export function alreadyRotated(
 
 const SUCCESS_ORDER: Outcome[] = ['rotated', 'submitted', 'planned', 'unchanged']
 
+/** Whether KMS accepted this entry's UpdateAlias in this run (or it may have, its answer lost). */
+function moved(result: FleetEntryResult): boolean {
+  if (result.skipped) return false
+  return (result.outcome !== null && MOVED_OUTCOMES.includes(result.outcome)) || Boolean(result.report?.updateAccepted)
+}
+
 /**
- * The run's outcome. plan: planned (or unchanged) when no entry failed, else refused. apply: as
- * for --regions, from each entry's outcome (see README); Ctrl-C makes it interrupted.
+ * The run's outcome. plan: planned (or unchanged) when no entry failed, else refused. apply:
+ * interrupted after Ctrl-C; the entries' outcome when they share one; partial only when an entry
+ * moved and another failed; when none moved and some failed, declined (the prompt said no) or
+ * refused, since nothing was changed. The README says the same.
  */
 export function fleetOutcome(command: 'plan' | 'apply', results: FleetEntryResult[], interrupted: boolean): Outcome {
   if (interrupted) return 'interrupted'
   // An entry that --fail-fast kept from being sent changed nothing, as a refused one.
   const outcomes = results.map((result) => result.outcome ?? (result.skipped === 'fail-fast' ? 'refused' : 'error'))
-  if (command === 'apply') return combineOutcomes(outcomes)
-  if (results.every((result) => result.exitCode === 0)) {
-    return SUCCESS_ORDER.find((outcome) => outcomes.includes(outcome)) ?? 'planned'
+  const failed = results.some((result) => result.exitCode !== 0)
+  if (command === 'apply') {
+    if (!failed || results.some(moved)) return combineOutcomes(outcomes)
+    const known = outcomes.filter((outcome): outcome is Outcome => outcome !== 'error')
+    if (known.length === outcomes.length && known.every((outcome) => outcome === known[0])) return known[0]
+    return outcomes.includes('declined') ? 'declined' : 'refused'
   }
 
+  if (!failed) return SUCCESS_ORDER.find((outcome) => outcomes.includes(outcome)) ?? 'planned'
   return 'refused'
 }
 
@@ -256,7 +270,8 @@ function describeFleet(command: 'plan' | 'apply', outcome: Outcome, totals: Flee
     .join(', ')
   const verb = command === 'plan' ? 'Planned' : 'Applied'
   const sent = `UpdateAlias sent for ${totals.updateAliasSent}`
-  return `${verb} ${totals.entries} entries: ${counts}; ${sent}. Outcome: ${outcome}.`
+  const entries = `${totals.entries} ${totals.entries === 1 ? 'entry' : 'entries'}`
+  return `${verb} ${entries}: ${counts}; ${sent}. Outcome: ${outcome}.`
 }
 
 export function fleetReport(
@@ -366,6 +381,19 @@ class JournalWriter {
   }
 }
 
+/** The journal lines --resume goes by; a journal that does not exist is refused, exit 253. */
+async function resumeFrom(path: string, warn: FleetRun['warn']): Promise<NumberedEntry[]> {
+  const {entries, unreadable} = await readJournalContents(path, {mustExist: true})
+  if (unreadable > 0) {
+    const lines = unreadable === 1 ? '1 line that is not a journal entry' : `${unreadable} lines that are not journal entries`
+    warn?.(
+      `Warning: the journal ${shown(path)} holds ${lines}; --resume goes by the ${entries.length} that are.`,
+    )
+  }
+
+  return entries
+}
+
 /**
  * plan: every entry's preflight at once (dry runs), paced per account and Region. apply: the
  * same, then UpdateAlias, the visibility poll and the canary for those that passed, with every
@@ -375,9 +403,10 @@ class JournalWriter {
 export async function runFleet(run: FleetRun): Promise<FleetReport> {
   const startedAt = performance.now()
   const runId = randomUUID()
+  // Read before the journal is opened, which would create it: --resume needs an earlier run's.
+  const journalLines = run.resume && run.journal ? await resumeFrom(run.journal.path, run.warn) : []
   // Before any client exists: a run that cannot be recorded changes nothing.
   const journal = run.journal ? await Journal.open(run.journal) : undefined
-  const journalLines = run.resume && run.journal ? await readJournal(run.journal.path) : []
   const {states, places} = await placeEntries(run)
   const writer = journal ? new JournalWriter(journal, runId, run.file) : undefined
   let stopped = false

@@ -178,27 +178,61 @@ export interface NumberedEntry {
   entry: JournalEntry
 }
 
-/** Every line of the journal that parses; a line cut short by a crash is passed over. */
-export async function readJournal(path: string): Promise<NumberedEntry[]> {
+/** The journal's entries, and how many non-blank lines were not journal entries. */
+export interface JournalContents {
+  entries: NumberedEntry[]
+  unreadable: number
+}
+
+function isJournalEntry(value: unknown): value is JournalEntry {
+  if (typeof value !== 'object' || value === null) return false
+  // What rollback and --resume go by; every line kms-rotate writes has them.
+  const line = value as Record<string, unknown>
+  return typeof line.region === 'string' && 'alias' in line && 'outcome' in line
+}
+
+/**
+ * Every journal entry in the file. A line that is not one (cut short by a crash, or not written
+ * by kms-rotate) is counted and passed over; the lines around it still count. A file that does
+ * not exist reads as empty unless `mustExist`, which refuses it, exit 253.
+ */
+export async function readJournalContents(path: string, {mustExist = false} = {}): Promise<JournalContents> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw new ConfigurationError(`The journal ${shown(path)} cannot be read: ${reasonOf(error)}.`)
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigurationError(`The journal ${shown(path)} cannot be read: ${reasonOf(error)}.`)
+    }
+
+    if (!mustExist) return {entries: [], unreadable: 0}
+    throw new ConfigurationError(
+      `Nothing to resume from: the journal ${shown(path)} does not exist; run without --resume, ` +
+        'or name the journal of the earlier run with --journal.',
+    )
   }
 
   const entries: NumberedEntry[] = []
+  let unreadable = 0
   for (const [index, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue
+    let value: unknown
     try {
-      entries.push({line: index + 1, entry: JSON.parse(line) as JournalEntry})
+      value = JSON.parse(line)
     } catch {
-      // A torn write leaves at most a partial line; the lines around it still count.
+      value = undefined
     }
+
+    if (isJournalEntry(value)) entries.push({line: index + 1, entry: value})
+    else unreadable++
   }
 
-  return entries
+  return {entries, unreadable}
+}
+
+/** Every journal entry in the file; one that does not exist reads as empty. */
+export async function readJournal(path: string): Promise<NumberedEntry[]> {
+  return (await readJournalContents(path)).entries
 }
 
 /**

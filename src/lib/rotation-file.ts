@@ -18,6 +18,12 @@ export interface RotationEntry {
 /** The fields an entry may have, in the order messages and the schema list them. */
 export const ENTRY_FIELDS = ['alias', 'target', 'region', 'profile', 'expectedCurrent'] as const
 
+/**
+ * The most entries one file may list. Each entry holds its clients' state and full report until the
+ * run ends, so a much larger file would exhaust the heap; more entries go in more files.
+ */
+export const MAX_ROTATION_ENTRIES = 2000
+
 /** The published schema, in the package's schema/ beside dist/ (from dist/lib/, or a bundle in dist/). */
 const SCHEMA_URLS = ['../../schema/rotations.schema.json', '../schema/rotations.schema.json'].map(
   (path) => new URL(path, import.meta.url),
@@ -52,7 +58,7 @@ async function schemaValidator(): Promise<Validator> {
   const [ajvModule, schemaText] = await Promise.all([import('ajv/dist/2020.js'), readSchema()])
   // ajv's CommonJS build puts the class on .default once more under Node's ESM loader.
   const Ajv = ajvModule.default.default
-  validator = new Ajv({allErrors: false, strict: true}).compile(JSON.parse(schemaText)) as Validator
+  validator = new Ajv({allErrors: true, strict: true}).compile(JSON.parse(schemaText)) as Validator
   return validator
 }
 
@@ -66,11 +72,46 @@ async function parseDocument(path: string, text: string): Promise<unknown> {
     // Warnings would go to process.emitWarning, and so to stderr as Node warnings; errors still throw.
     return parse(text, {logLevel: 'error'})
   } catch (error) {
-    const reason = (error as Error).message.split('\n')[0].replace(/\.$/, '')
+    // The YAML parser ends its first line with a colon before a code frame; keep the line only.
+    const reason = (error as Error).message.split('\n')[0].replace(/[\s.:]+$/, '')
     throw new UsageError(
       `The rotation file ${shown(path)} is not valid ${json ? 'JSON' : 'YAML'}: ${reason}. Fix it and run again.`,
     )
   }
+}
+
+/** Text that no YAML or JSON file holds: NUL bytes, or bytes that are not UTF-8. */
+const BINARY = /[\u0000\uFFFD]/
+
+/** A file that is empty, binary or a lone value says so, rather than how the schema sees it. */
+function checkShape(path: string, document: unknown): void {
+  const file = `The rotation file ${shown(path)}`
+  if (document === null || document === undefined) {
+    throw new UsageError(`${file} is empty: list the aliases to move under rotations, as the README shows.`)
+  }
+
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw new UsageError(
+      `${file} is not a YAML or JSON mapping: it must hold a rotations list, as the README shows.`,
+    )
+  }
+
+  const {rotations} = document as {rotations?: unknown}
+  if (Array.isArray(rotations) && rotations.length > MAX_ROTATION_ENTRIES) {
+    throw new UsageError(
+      `${file} lists ${rotations.length} entries, more than the limit of ${MAX_ROTATION_ENTRIES} per file: ` +
+        `split it into files of at most ${MAX_ROTATION_ENTRIES} entries and run each.`,
+    )
+  }
+}
+
+/**
+ * The violation to report: the first in the document's order, and at one place an unknown field
+ * before a missing one, since a misspelled field is both.
+ */
+function firstError(errors: SchemaError[]): SchemaError {
+  const at = errors[0].instancePath
+  return errors.find((error) => error.instancePath === at && error.keyword === 'additionalProperties') ?? errors[0]
 }
 
 /** Where in the file a problem is: the file, and the entry by number and alias when it is in one. */
@@ -167,10 +208,19 @@ export async function readRotationFile(path: string): Promise<RotationEntry[]> {
     throw new UsageError(`The rotation file ${shown(path)} cannot be read (${code}): check the path given to --file.`)
   }
 
+  // Editors on Windows may start a UTF-8 file with a byte-order mark, which neither parser takes.
+  if (text.startsWith('\uFEFF')) text = text.slice(1)
+  if (BINARY.test(text)) {
+    throw new UsageError(
+      `The rotation file ${shown(path)} is not YAML or JSON: it holds binary data. Check the path given to --file.`,
+    )
+  }
+
   const document = await parseDocument(path, text)
+  checkShape(path, document)
   const validate = await schemaValidator()
   if (!validate(document)) {
-    throw new UsageError(schemaMessage(path, document, (validate.errors ?? [])[0]))
+    throw new UsageError(schemaMessage(path, document, firstError(validate.errors ?? [])))
   }
 
   const rows = (document as {rotations: Array<Record<string, string>>}).rotations

@@ -9,6 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {OUTCOMES} from '../../src/lib/outcomes.js'
+import {MAX_ROTATION_ENTRIES} from '../../src/lib/rotation-file.js'
 import {cliEnvironment, runCli, runOnTerminal, startCli} from '../support/cli.js'
 import {createFleet, destroyFleet, entriesOffTarget, writeRotationFile, type Fleet} from '../support/fleet.js'
 import {startKmsFaultProxy, type KmsCall, type KmsFaultProxy} from '../support/kms-fault-proxy.js'
@@ -252,5 +253,26 @@ describe('a bad rotation file', () => {
     }
 
     expect(proxy.requests).toEqual([])
+  })
+
+  it(`refuses a file of more than ${MAX_ROTATION_ENTRIES} entries, exit 252, with one line and nothing sent`, async () => {
+    fleet = await createFleet(motoUrl, ['us-east-1'], 1)
+    const count = MAX_ROTATION_ENTRIES + 1
+    const rows = Array.from({length: count}, (_, index) => ({alias: `alias/a${index}`, target: fleet!.entries[0].targetKeyId}))
+    writeFileSync(fleet.file, JSON.stringify({rotations: rows}))
+    const run = await runCli(['plan', '-f', fleet.file, '--endpoint-url', proxy.url])
+    expect(run.exitCode).toBe(252)
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(`lists ${count} entries, more than the limit`)])
+    expect(proxy.requests).toEqual([])
+  })
+
+  it('with --resume and no journal is exit 253 with one line, and nothing is sent', async () => {
+    fleet = await createFleet(motoUrl, ['us-east-1'], 1)
+    const journal = journalOf(fleet)
+    const run = await runCli(applyArgs(fleet, '--resume'))
+    expect(run.exitCode).toBe(253)
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Nothing to resume from: .* does not exist/)])
+    expect(existsSync(journal)).toBe(false)
+    expect(proxy.callsTo('UpdateAlias')).toEqual([])
   })
 })

@@ -1,4 +1,4 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -24,6 +24,8 @@ import {
   type FleetEntryResult,
   type FleetRun,
 } from '../../src/lib/fleet.js'
+import {KmsRotateError} from '../../src/lib/errors.js'
+import {EXIT, OUTCOMES} from '../../src/lib/outcomes.js'
 import {readJournal, type JournalEntry, type NumberedEntry} from '../../src/lib/journal.js'
 import {KMS_QUOTAS} from '../../src/lib/pacing.js'
 import {
@@ -204,6 +206,38 @@ describe('apply', () => {
     expect(updatedAliases()).toEqual([])
   })
 
+  it('ends declined, not partial, when the prompt is answered no and some entries were unchanged', async () => {
+    // given one alias already on its target and two that would move
+    givenAliases('alias/b', 'alias/c')
+    aliases.set('alias/a', TARGET_KEY_ID)
+    // when the prompt is answered no
+    const report = await runFleet(fleetRun('apply', entries('alias/a', 'alias/b', 'alias/c'), {confirm: async () => false}))
+    // then nothing moved and the run says so
+    expect(updatedAliases()).toEqual([])
+    expect(report.totals.outcomes).toEqual({unchanged: 1, declined: 2})
+    expect(report.outcome).toBe('declined')
+    expect(OUTCOMES[report.outcome].exitCode).toBe(3)
+  })
+
+  it('ends refused, not partial, with --yes when one entry was unchanged and one refused', async () => {
+    // given one alias already on its target and one whose target is disabled
+    aliases.set('alias/a', TARGET_KEY_ID)
+    givenAliases('alias/b')
+    disabledKeys.add(THIRD_KEY_ID)
+    // when
+    const report = await runFleet(fleetRun('apply', entries('alias/a', {alias: 'alias/b', target: THIRD_KEY_ID})))
+    // then
+    expect(updatedAliases()).toEqual([])
+    expect(report.outcome).toBe('refused')
+    expect(report.summary).toMatch(/^Applied 2 entries: 1 unchanged, 1 refused;/)
+  })
+
+  it('counts one entry in the singular', async () => {
+    givenAliases('alias/a')
+    const report = await runFleet(fleetRun('apply', entries('alias/a')))
+    expect(report.summary).toMatch(/^Applied 1 entry: 1 rotated;/)
+  })
+
   it('after Ctrl-C sends no UpdateAlias and ends interrupted', async () => {
     givenAliases('alias/a', 'alias/b')
     const controller = new AbortController()
@@ -228,6 +262,35 @@ describe('apply', () => {
       writeFileSync(path, full.map((line) => JSON.stringify(line)).join('\n') + '\n')
       return {path, source: '--journal'}
     }
+
+    it('refuses, exit 253, a journal that does not exist, sending nothing and creating no journal', async () => {
+      givenAliases('alias/a')
+      const journal = {path: join(directory, `missing-${journals++}.jsonl`), source: '--journal'}
+      const error = await runFleet(fleetRun('apply', entries('alias/a'), {journal, resume: true})).then(
+        () => undefined,
+        (thrown: unknown) => thrown as KmsRotateError,
+      )
+      expect(error?.exitCode).toBe(EXIT.configuration)
+      expect(error?.message).toMatch(/^Nothing to resume from: the journal '.*missing-\d+\.jsonl' does not exist; run without --resume/)
+      expect(existsSync(journal.path)).toBe(false)
+      expect(kmsMock.commandCalls(UpdateAliasCommand)).toHaveLength(0)
+    })
+
+    it('warns once with the count of lines that are not journal entries and goes by the others', async () => {
+      // given a journal with alias/a's move between three lines of junk
+      aliases.set('alias/a', TARGET_KEY_ID)
+      givenAliases('alias/b')
+      const journal = journalWith([{alias: 'alias/a'}])
+      appendFileSync(journal.path, 'not json\n42\n{"foo": 1}\n')
+      const warnings: string[] = []
+      // when
+      const report = await runFleet(
+        fleetRun('apply', entries('alias/a', 'alias/b'), {journal, resume: true, warn: (line) => warnings.push(line)}),
+      )
+      // then
+      expect(warnings).toEqual([expect.stringMatching(/holds 3 lines that are not journal entries; --resume goes by the 1 that are/)])
+      expect(report.entries.map((entry) => entry.outcome)).toEqual(['unchanged', 'rotated'])
+    })
 
     it('checks a journaled entry again and leaves it unchanged when it is on its target, sending the rest', async () => {
       // given alias/a moved by an earlier run that was cut off, alias/b not yet
@@ -309,6 +372,15 @@ describe('fleetOutcome', () => {
     expect(fleetOutcome('apply', [result('refused', 3), result('not-found', 254)], false)).toBe('refused')
     expect(fleetOutcome('apply', [result('rotated'), result('unchanged')], false)).toBe('rotated')
     expect(fleetOutcome('apply', [result('rotated')], true)).toBe('interrupted')
+  })
+
+  it('apply: partial only when an entry moved and another failed', () => {
+    expect(fleetOutcome('apply', [result('unchanged'), result('refused', 3)], false)).toBe('refused')
+    expect(fleetOutcome('apply', [result('unchanged'), result('declined', 3)], false)).toBe('declined')
+    expect(fleetOutcome('apply', [result('unchanged'), result(null, 254)], false)).toBe('refused')
+    expect(fleetOutcome('apply', [result('unchanged'), result('not-found', 254)], false)).toBe('refused')
+    expect(fleetOutcome('apply', [result('unconfirmed', 4), result('refused', 3)], false)).toBe('partial')
+    expect(fleetOutcome('apply', [result('submitted'), result(null, 254)], false)).toBe('partial')
   })
 
   it('plan: planned when none failed, refused otherwise', () => {
