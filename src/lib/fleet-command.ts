@@ -38,7 +38,11 @@ async function resolveEntries(flags: FleetFlags, file: string): Promise<Resolved
     const profile = entry.profile ?? flags.profile
     const region = entry.region ?? flags.region
     const key = `${profile ?? ''}\n${region ?? ''}`
-    if (!cache.has(key)) cache.set(key, resolveAwsSettings(awsOptionsFrom({...flags, profile}, region)))
+    if (!cache.has(key)) {
+      const options = awsOptionsFrom({...flags, profile}, region)
+      if (entry.profile !== undefined) options.profileNamedBy = 'its profile field'
+      cache.set(key, resolveAwsSettings(options))
+    }
     let settings: AwsSettings
     try {
       settings = await (cache.get(key) as Promise<AwsSettings>)

@@ -255,6 +255,18 @@ describe('a bad rotation file', () => {
     expect(proxy.requests).toEqual([])
   })
 
+  it('names the entry and its profile field when that profile is in no config file, exit 253', async () => {
+    fleet = await createFleet(motoUrl, ['us-east-1'], 1)
+    const target = fleet.entries[0].targetKeyId
+    writeFileSync(fleet.file, `rotations:\n  - {alias: alias/a, target: ${target}, profile: no-such-profile}\n`)
+    const run = await runCli(['plan', '-f', fleet.file, '--endpoint-url', proxy.url])
+    expect(run.exitCode).toBe(253)
+    expect(run.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(`entry 1 ('alias/a'): The config profile (no-such-profile) named by its profile field`),
+    ])
+    expect(proxy.requests).toEqual([])
+  })
+
   it(`refuses a file of more than ${MAX_ROTATION_ENTRIES} entries, exit 252, with one line and nothing sent`, async () => {
     fleet = await createFleet(motoUrl, ['us-east-1'], 1)
     const count = MAX_ROTATION_ENTRIES + 1
