@@ -5,7 +5,7 @@ import {FAIL_ON_LEVELS, FINDING_IDS, FINDINGS} from '../lib/audit-findings.js'
 import {parseExpectations, parseProfileList, parseRegionList} from '../lib/audit-input.js'
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {auditExitCodeTable, AUDIT_OUTCOMES} from '../lib/outcomes.js'
-import UpdateAlias from './update-alias.js'
+import UpdateAlias, {CONNECTION_FLAGS} from './update-alias.js'
 
 /**
  * What a run needs beyond its flags: loaded only once the flags parse, so that every command's
@@ -85,19 +85,7 @@ ${helpTable(auditExitCodeTable().map((row) => [String(row.exitCode), row.outcome
       default: 'high' as const,
       summary: 'Exit 3 when a finding is this severe or worse (critical, high, medium, info); none never does.',
     })(),
-    help: shared.help,
-    region: shared.region,
-    profile: shared.profile,
-    'endpoint-url': shared['endpoint-url'],
-    output: shared.output,
-    query: shared.query,
-    debug: shared.debug,
-    color: shared.color,
-    'no-cli-pager': shared['no-cli-pager'],
-    'no-verify-ssl': shared['no-verify-ssl'],
-    'ca-bundle': shared['ca-bundle'],
-    'cli-connect-timeout': shared['cli-connect-timeout'],
-    'cli-read-timeout': shared['cli-read-timeout'],
+    ...CONNECTION_FLAGS,
     'no-sign-request': shared['no-sign-request'],
   }
 

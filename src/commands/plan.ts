@@ -4,7 +4,7 @@ import * as Flags from '@oclif/core/flags'
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {KMS_QUOTAS, RATE_NAMES} from '../lib/pacing.js'
 import {MAX_ROTATION_ENTRIES} from '../lib/rotation-file.js'
-import UpdateAlias from './update-alias.js'
+import UpdateAlias, {CONNECTION_FLAGS} from './update-alias.js'
 
 const shared = UpdateAlias.flags
 
@@ -26,19 +26,7 @@ export const FLEET_FLAGS = {
   'allow-key-spec-change': shared['allow-key-spec-change'],
   'acknowledge-verify-break': shared['acknowledge-verify-break'],
   'allow-access-loss': shared['allow-access-loss'],
-  help: shared.help,
-  region: shared.region,
-  profile: shared.profile,
-  'endpoint-url': shared['endpoint-url'],
-  output: shared.output,
-  query: shared.query,
-  debug: shared.debug,
-  color: shared.color,
-  'no-cli-pager': shared['no-cli-pager'],
-  'no-verify-ssl': shared['no-verify-ssl'],
-  'ca-bundle': shared['ca-bundle'],
-  'cli-connect-timeout': shared['cli-connect-timeout'],
-  'cli-read-timeout': shared['cli-read-timeout'],
+  ...CONNECTION_FLAGS,
   'no-sign-request': shared['no-sign-request'],
 }
 

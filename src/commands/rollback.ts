@@ -4,7 +4,7 @@ import * as Flags from '@oclif/core/flags'
 import {endWithFailure, parseFailure} from '../lib/command-errors.js'
 import {parseExpectedCurrentKey, parseTargetKeyId, validateAliasName} from '../lib/identifiers.js'
 import {journalPath, readJournal, rotationToUndo} from '../lib/journal.js'
-import UpdateAlias from './update-alias.js'
+import UpdateAlias, {CONNECTION_FLAGS} from './update-alias.js'
 
 const shared = UpdateAlias.flags
 
@@ -48,19 +48,7 @@ With no such run in the journal it sends nothing and exits 252.`
     'acknowledge-verify-break': shared['acknowledge-verify-break'],
     'allow-access-loss': shared['allow-access-loss'],
     canary: shared.canary,
-    help: shared.help,
-    region: shared.region,
-    profile: shared.profile,
-    'endpoint-url': shared['endpoint-url'],
-    output: shared.output,
-    query: shared.query,
-    debug: shared.debug,
-    color: shared.color,
-    'no-cli-pager': shared['no-cli-pager'],
-    'no-verify-ssl': shared['no-verify-ssl'],
-    'ca-bundle': shared['ca-bundle'],
-    'cli-connect-timeout': shared['cli-connect-timeout'],
-    'cli-read-timeout': shared['cli-read-timeout'],
+    ...CONNECTION_FLAGS,
   }
 
   async run(): Promise<void> {

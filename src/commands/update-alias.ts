@@ -384,3 +384,24 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
     endWithFailure(error, this.argv)
   }
 }
+
+const CONNECTION_FLAG_NAMES = [
+  'help',
+  'region',
+  'profile',
+  'endpoint-url',
+  'output',
+  'query',
+  'debug',
+  'color',
+  'no-cli-pager',
+  'no-verify-ssl',
+  'ca-bundle',
+  'cli-connect-timeout',
+  'cli-read-timeout',
+] as const
+
+/** How to reach KMS and how to show the result: the flags every other command takes as they are here. */
+export const CONNECTION_FLAGS = Object.fromEntries(
+  CONNECTION_FLAG_NAMES.map((name) => [name, UpdateAlias.flags[name]]),
+) as Pick<typeof UpdateAlias.flags, (typeof CONNECTION_FLAG_NAMES)[number]>
