@@ -1,7 +1,7 @@
 import {resolve} from 'node:path'
 
 import {cliProfileSettings, resolveAwsSettings, type AwsSettings} from './aws-config.js'
-import {KmsRotateError, shown} from './errors.js'
+import {KmsRotateError, shown, UsageError} from './errors.js'
 import {journalPath} from './journal.js'
 import {machineFormat, queryFrom, resolveOutputFormat} from './output.js'
 import {parseRates} from './pacing.js'
@@ -47,7 +47,8 @@ async function resolveEntries(flags: FleetFlags, file: string): Promise<Resolved
     try {
       settings = await (cache.get(key) as Promise<AwsSettings>)
     } catch (error) {
-      if (!(error instanceof KmsRotateError)) throw error
+      // A usage error is a flag's, which the file's entry did not give: it needs no entry named.
+      if (!(error instanceof KmsRotateError) || error instanceof UsageError) throw error
       const where = `${shown(file)}, entry ${entry.index} (${shown(entry.alias)})`
       throw new KmsRotateError(`${where}: ${error.message}`, error.exitCode)
     }

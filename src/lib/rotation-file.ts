@@ -66,6 +66,8 @@ async function schemaValidator(): Promise<Validator> {
 async function parseDocument(path: string, text: string): Promise<unknown> {
   const extension = extname(path).toLowerCase()
   const json = extension === '.json' || (extension !== '.yaml' && extension !== '.yml' && /^\s*[[{]/.test(text))
+  // Nothing at all reads as empty whatever the extension; checkShape says so.
+  if (text.trim() === '') return null
   try {
     if (json) return JSON.parse(text)
     const {parse} = await loadYaml()

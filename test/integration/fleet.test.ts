@@ -267,6 +267,14 @@ describe('a bad rotation file', () => {
     expect(proxy.requests).toEqual([])
   })
 
+  it('names a bad flag alone, not the entry it was resolved for', async () => {
+    fleet = await createFleet(motoUrl, ['us-east-1'], 1)
+    const run = await runCli(['plan', '-f', fleet.file, '--endpoint-url', 'notaurl'])
+    expect(run.exitCode).toBe(252)
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^--endpoint-url 'notaurl'/)])
+    expect(proxy.requests).toEqual([])
+  })
+
   it(`refuses a file of more than ${MAX_ROTATION_ENTRIES} entries, exit 252, with one line and nothing sent`, async () => {
     fleet = await createFleet(motoUrl, ['us-east-1'], 1)
     const count = MAX_ROTATION_ENTRIES + 1

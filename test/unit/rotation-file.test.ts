@@ -111,6 +111,7 @@ describe('readRotationFile', () => {
   it('says an empty file is empty', async () => {
     expect((await refusal(fileWith(''))).message).toMatch(/is empty: list the aliases to move under rotations/)
     expect((await refusal(fileWith('# nothing yet\n'))).message).toMatch(/is empty/)
+    expect((await refusal(fileWith(' \n', '.json'))).message).toMatch(/is empty: list the aliases/)
   })
 
   it('says a binary file or a lone value is not YAML or JSON', async () => {
