@@ -5,7 +5,7 @@ import {SEVERITIES, type Finding, type Severity} from './audit-findings.js'
 import type {AuditReport} from './audit.js'
 import {AUDIT_OUTCOMES} from './outcomes.js'
 import type {QueryResult} from './query.js'
-import {renderValue, type Json, type OutputFormat} from './render.js'
+import {formatRunReport, type OutputFormat} from './render.js'
 
 export interface AuditQuery {
   expression: string
@@ -144,10 +144,6 @@ export function formatAuditReport(
   query: AuditQuery | undefined,
   colour: ChalkInstance,
 ): string {
-  const machine = format ?? (query ? 'json' : undefined)
-  if (machine === undefined) return renderAuditHuman(report, colour)
-  if (machine === 'off') return ''
-  const value = query ? (query.apply(report) as Json) : (report as unknown as Json)
-  return renderValue(value, machine)
+  return formatRunReport(report, format, query, (audit) => renderAuditHuman(audit, colour))
 }
 

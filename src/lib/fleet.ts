@@ -22,7 +22,7 @@ import {combineOutcomes} from './multi-region.js'
 import {OUTCOMES, type Outcome} from './outcomes.js'
 import {PACING, pacingMiddleware, PacerRegistry, type Pacer, type Rates} from './pacing.js'
 import type {ReportQuery} from './query.js'
-import {renderValue, type Json, type OutputFormat} from './render.js'
+import {formatRunReport, type OutputFormat} from './render.js'
 import type {RotationReport} from './report.js'
 import type {PlacedEntry, RotationEntry} from './rotation-file.js'
 import {rotateAlias, type RotationRequest} from './rotate.js'
@@ -650,11 +650,7 @@ export function formatFleetReport(
   query: ReportQuery | undefined,
   colour: ChalkInstance,
 ): string {
-  const machine = format ?? (query ? 'json' : undefined)
-  if (machine === undefined) return renderFleetHuman(report, colour)
-  if (machine === 'off') return ''
-  const value = query ? (query.apply(report as unknown as RotationReport) as Json) : (report as unknown as Json)
-  return renderValue(value, machine)
+  return formatRunReport(report, format, query, (fleet) => renderFleetHuman(fleet, colour))
 }
 
 /** One stderr line per entry that did not end well, for the runbook's log. */

@@ -6,7 +6,7 @@ import {isReservedAliasName, MULTI_REGION_KEY_ID, REGION, type TargetKeyReferenc
 import {createKmsClient, endpointOf, KmsGateway} from './kms.js'
 import {OUTCOMES, type Outcome} from './outcomes.js'
 import type {ReportQuery} from './query.js'
-import {renderHuman, renderValue, type Json, type OutputFormat} from './render.js'
+import {formatRunReport, renderHuman, type OutputFormat} from './render.js'
 import type {RotationReport} from './report.js'
 import {rotateAlias, type RotationHooks, type RotationRequest} from './rotate.js'
 
@@ -225,9 +225,5 @@ export function formatMultiRegionReport(
   query: ReportQuery | undefined,
   colour: ChalkInstance,
 ): string {
-  const machine = format ?? (query ? 'json' : undefined)
-  if (machine === undefined) return renderMultiRegionHuman(report, colour)
-  if (machine === 'off') return ''
-  const value = query ? (query.apply(report as unknown as RotationReport) as Json) : (report as unknown as Json)
-  return renderValue(value, machine)
+  return formatRunReport(report, format, query, (regions) => renderMultiRegionHuman(regions, colour))
 }

@@ -7,6 +7,7 @@ import {
   OUTPUT_FORMATS,
   outputFormatFromEnvironment,
   loadFormatLibraries,
+  machineFormat,
   renderHuman,
   renderMachine,
   renderValue,
@@ -60,16 +61,7 @@ export async function queryFrom(expression: string | undefined): Promise<ReportQ
   return compileQuery(expression)
 }
 
-/**
- * The machine format a run prints in; undefined means the human report. The AWS CLI has no human
- * format, so a --query result is printed as JSON unless a format is named.
- */
-export function machineFormat(
-  format: OutputFormat | undefined,
-  query: ReportQuery | undefined,
-): OutputFormat | undefined {
-  return format ?? (query ? 'json' : undefined)
-}
+export {machineFormat} from './render.js'
 
 /** What stdout gets at the end of a run. */
 export function formatReport(

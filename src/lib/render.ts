@@ -310,6 +310,32 @@ function renderSection({title, head, rows}: TableSection): string {
   return [`+${'-'.repeat(centred.length)}+`, `|${centred}|`, body].join('\n')
 }
 
+/**
+ * The machine format a run prints in; undefined means the human report. The AWS CLI has no human
+ * format, so a --query result is printed as JSON unless a format is named.
+ */
+export function machineFormat(format: OutputFormat | undefined, query: object | undefined): OutputFormat | undefined {
+  return format ?? (query ? 'json' : undefined)
+}
+
+/**
+ * What stdout gets at the end of a run of any command: its human report, or the report (or the
+ * --query result) in a machine format. JMESPath takes any JSON, whatever report it was checked on.
+ */
+export function formatRunReport<Report>(
+  report: Report,
+  format: OutputFormat | undefined,
+  query: {apply: (report: never) => unknown} | undefined,
+  renderHumanReport: (report: Report) => string,
+): string {
+  const machine = machineFormat(format, query)
+  if (machine === undefined) return renderHumanReport(report)
+  // With output off nothing is printed, so the query need not be applied.
+  if (machine === 'off') return ''
+  const value = query ? (query.apply as (report: Report) => unknown)(report) : report
+  return renderValue(value as Json, machine)
+}
+
 /** Any value, such as the result of --query, in one of the formats of `--output`. */
 export function renderValue(value: Json, format: OutputFormat): string {
   switch (format) {
