@@ -22,8 +22,21 @@ if (page !== undefined) {
   }
 }
 
-// The bundle: the commands, oclif and the libraries in one file, the AWS SDK in chunks it loads on use.
-const {Errors, flush, run} = await import('../dist/index.js')
+// The bundle: the commands, oclif and the AWS SDK in one script, compiled from V8's code cache
+// when an earlier run of the same command left one.
+const {codeCacheDirectory, loadBundle} = await import('../dist/lib/code-cache.js')
+const {fileURLToPath} = await import('node:url')
+const asksForHelp = args.some((arg) => arg === '--help' || arg === '-h')
+const bundle = loadBundle(fileURLToPath(new URL('../dist/bundle/cli.cjs', import.meta.url)), {
+  cacheDirectory: codeCacheDirectory(process.env),
+  purpose: asksForHelp ? 'help' : (args[0] ?? 'help'),
+})
+const {Errors, flush, run} = bundle.exports
+
+// A run that succeeded leaves the cache for the next; one that failed may have stopped early.
+process.once('exit', (code) => {
+  if (code === 0) bundle.saveCache()
+})
 
 try {
   await run(args, import.meta.url)

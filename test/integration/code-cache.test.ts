@@ -1,0 +1,196 @@
+/**
+ * V8's code cache across processes, as runs use it: the built loader (dist/lib/code-cache.js) in
+ * one child process per load, then the CLI itself against moto with its cache in a directory of
+ * the test's own.
+ */
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {cliEnvironment, runCli} from '../support/cli.js'
+import {REPO_ROOT} from '../support/moto.js'
+import {useMoto} from '../support/moto-per-test.js'
+
+const LOADER = join(REPO_ROOT, 'dist', 'lib', 'code-cache.js')
+
+let work: string
+let bundle: string
+let cacheDirectory: string
+
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'kms-rotate-code-cache-'))
+  bundle = join(work, 'cli.cjs')
+  cacheDirectory = join(work, 'cache')
+})
+
+afterEach(() => {
+  rmSync(work, {recursive: true, force: true})
+})
+
+function writeBundle(value: string): void {
+  writeFileSync(bundle, `function answer() { return ${value} }\nmodule.exports = {answer}\n`)
+}
+
+interface ChildLoad {
+  cacheUsed: boolean
+  answer: number
+}
+
+/** loadBundle in a new Node process, then saveCache when `save`; what it loaded. null: no cache. */
+function loadInChild(purpose: string, save = true, directory: string | null = cacheDirectory): ChildLoad {
+  const script = `
+    import {loadBundle} from ${JSON.stringify(LOADER)}
+    const loaded = loadBundle(${JSON.stringify(bundle)}, {cacheDirectory: ${JSON.stringify(directory)} ?? undefined, purpose: ${JSON.stringify(purpose)}})
+    process.stdout.write(JSON.stringify({cacheUsed: loaded.cacheUsed, answer: loaded.exports.answer()}))
+    if (${save}) loaded.saveCache()
+  `
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8'})) as ChildLoad
+}
+
+function cacheFiles(): string[] {
+  try {
+    return readdirSync(cacheDirectory).sort()
+  } catch {
+    return []
+  }
+}
+
+describe('the code cache across processes', () => {
+  it('is written by one run and taken by the next', () => {
+    // given a bundle and no cache
+    writeBundle('42')
+
+    // when one process loads and saves, and another loads
+    const first = loadInChild('update-alias')
+    const second = loadInChild('update-alias')
+
+    // then the second compiled from the first one's cache, to the same module
+    expect(first).toEqual({cacheUsed: false, answer: 42})
+    expect(second).toEqual({cacheUsed: true, answer: 42})
+    expect(cacheFiles()).toHaveLength(1)
+    expect(cacheFiles()[0]).toMatch(new RegExp(`^[0-9a-f]{32}-${process.version}-${process.arch}-update-alias\\.v8$`))
+  })
+
+  it('is never used for a bundle that changed, even to one of the same length', () => {
+    // given a cache saved for one bundle
+    writeBundle('41')
+    loadInChild('update-alias')
+    const saved = cacheFiles()
+
+    // when the bundle changes without changing length (V8 alone would take the old bytecode)
+    writeBundle('42')
+    const changed = loadInChild('update-alias')
+
+    // then the new source ran, and its cache replaced the old build's
+    expect(changed).toEqual({cacheUsed: false, answer: 42})
+    expect(cacheFiles()).toHaveLength(1)
+    expect(cacheFiles()).not.toEqual(saved)
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: true, answer: 42})
+  })
+
+  it('is kept per purpose, so one command never takes another command’s', () => {
+    writeBundle('42')
+    loadInChild('update-alias')
+
+    expect(loadInChild('audit').cacheUsed).toBe(false)
+    expect(cacheFiles().map((name) => name.split(`-${process.arch}-`)[1])).toEqual(['audit.v8', 'update-alias.v8'])
+  })
+
+  it('names a purpose it does not know "other", so no argument becomes part of a path', () => {
+    writeBundle('42')
+    loadInChild('../../etc/passwd')
+    expect(cacheFiles()).toHaveLength(1)
+    expect(cacheFiles()[0]).toMatch(/-other\.v8$/)
+  })
+
+  it('is refused by V8 when damaged: the bundle compiles from source and the next save repairs it', () => {
+    // given a cache file that is not V8's
+    writeBundle('42')
+    loadInChild('update-alias')
+    writeFileSync(join(cacheDirectory, cacheFiles()[0]), 'not bytecode')
+
+    // when the bundle loads, then the module is still right and the cache was not used
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: false, answer: 42})
+    // and that run's save replaced it
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: true, answer: 42})
+  })
+
+  it('is not written unless the run saves it', () => {
+    writeBundle('42')
+    loadInChild('update-alias', false)
+    expect(cacheFiles()).toEqual([])
+  })
+
+  it('is neither read nor written without a directory', () => {
+    writeBundle('42')
+    expect(loadInChild('update-alias', true, null)).toEqual({cacheUsed: false, answer: 42})
+    expect(cacheFiles()).toEqual([])
+  })
+
+  it('is skipped where its directory cannot be made', () => {
+    writeBundle('42')
+    writeFileSync(cacheDirectory, 'a file in the way')
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: false, answer: 42})
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: false, answer: 42})
+  })
+})
+
+describe('the CLI with its code cache', () => {
+  const {motoUrl, kms} = useMoto()
+
+  let aliases = 0
+
+  async function dryRun(env: NodeJS.ProcessEnv) {
+    const current = await kms.createKey()
+    const target = await kms.createKey()
+    const aliasName = `alias/cached-${++aliases}`
+    await kms.createAlias(aliasName, current.KeyId)
+    const args = ['update-alias', '--alias-name', aliasName, '--target-key-id', target.KeyId]
+    return runCli([...args, '--endpoint-url', motoUrl, '--dry-run', '--output', 'json'], env)
+  }
+
+  it('leaves a cache for update-alias after a run that succeeded, and the next run reports the same', async () => {
+    // given a cache directory of its own
+    const env = {...cliEnvironment(), KMS_ROTATE_CODE_CACHE: cacheDirectory}
+
+    // when two dry runs follow each other
+    const first = await dryRun(env)
+    const second = await dryRun(env)
+
+    // then one cache, for update-alias, and both reports agree on everything but the keys
+    expect(first.exitCode).toBe(0)
+    expect(second.exitCode).toBe(0)
+    expect(second.stderr).toBe(first.stderr)
+    expect(cacheFiles()).toEqual([expect.stringMatching(/-update-alias\.v8$/)])
+    const outcome = (run: {stdout: string}) => (JSON.parse(run.stdout) as {outcome: string}).outcome
+    expect(outcome(second)).toBe(outcome(first))
+  })
+
+  it('writes no cache for a run that failed', async () => {
+    const env = {...cliEnvironment(), KMS_ROTATE_CODE_CACHE: cacheDirectory}
+    const run = await runCli(['update-alias', '--alias-name', 'app', '--target-key-id', 'k', '--endpoint-url', motoUrl], env)
+    expect(run.exitCode).toBe(252)
+    expect(cacheFiles()).toEqual([])
+  })
+
+  it('writes nothing with KMS_ROTATE_CODE_CACHE=off', async () => {
+    const env = {...cliEnvironment(), KMS_ROTATE_CODE_CACHE: 'off', XDG_CACHE_HOME: cacheDirectory}
+    const run = await dryRun(env)
+    expect(run.exitCode).toBe(0)
+    expect(readdirSync(work)).toEqual([])
+  })
+
+  it('runs as usual, quietly, where the cache directory cannot be made', async () => {
+    // given a cache directory below a file
+    writeFileSync(join(work, 'file'), '')
+    const env = {...cliEnvironment(), KMS_ROTATE_CODE_CACHE: join(work, 'file', 'cache')}
+
+    // when a dry run succeeds, then it said nothing of the cache
+    const run = await dryRun(env)
+    expect(run.exitCode).toBe(0)
+    expect(run.stderr).not.toMatch(/cache|EACCES/i)
+  })
+})
