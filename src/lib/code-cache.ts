@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import Module, {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -21,6 +21,8 @@ import {Script} from 'node:vm'
 
 /** KMS_ROTATE_CODE_CACHE: a directory to keep the cache in, or `off`. */
 export const CODE_CACHE_VARIABLE = 'KMS_ROTATE_CODE_CACHE'
+
+const STALE_AFTER_MS = 7 * 24 * 60 * 60 * 1000
 
 export function codeCacheDirectory(env: NodeJS.ProcessEnv): string | undefined {
   const setting = env[CODE_CACHE_VARIABLE]
@@ -48,8 +50,10 @@ interface LoadOptions {
 }
 
 export function loadBundle(bundlePath: string, {cacheDirectory, purpose}: LoadOptions): LoadedBundle {
-  const source = readFileSync(bundlePath, 'utf8')
-  const sourceHash = createHash('sha256').update(source).digest('hex').slice(0, 32)
+  // Hashed as read: hashing the decoded string would encode it to UTF-8 once more.
+  const bytes = readFileSync(bundlePath)
+  const sourceHash = createHash('sha256').update(bytes).digest('hex').slice(0, 32)
+  const source = bytes.toString('utf8')
   const cacheFile =
     cacheDirectory === undefined
       ? undefined
@@ -102,8 +106,13 @@ function writeCache(cacheFile: string, sourceHash: string, data: Buffer): void {
   writeFileSync(temporary, data, {mode: 0o600})
   renameSync(temporary, cacheFile)
 
-  // Caches of earlier builds are never read again.
+  // Caches of other builds unused for a week: an earlier version's, most likely. Not at once,
+  // so that two installed versions used in turn do not delete each other's on every run.
+  const unusedSince = Date.now() - STALE_AFTER_MS
   for (const name of readdirSync(directory)) {
-    if (name.endsWith('.v8') && !name.startsWith(sourceHash)) rmSync(join(directory, name), {force: true})
+    if (!name.endsWith('.v8') || name.startsWith(sourceHash)) continue
+    const path = join(directory, name)
+    const {atimeMs, mtimeMs} = statSync(path)
+    if (Math.max(atimeMs, mtimeMs) < unusedSince) rmSync(path, {force: true})
   }
 }

@@ -4,7 +4,7 @@
  * the test's own.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -84,11 +84,33 @@ describe('the code cache across processes', () => {
     writeBundle('42')
     const changed = loadInChild('update-alias')
 
-    // then the new source ran, and its cache replaced the old build's
+    // then the new source ran, and saved a cache of its own beside the old build's
     expect(changed).toEqual({cacheUsed: false, answer: 42})
-    expect(cacheFiles()).toHaveLength(1)
-    expect(cacheFiles()).not.toEqual(saved)
+    expect(cacheFiles()).toHaveLength(2)
+    expect(cacheFiles()).toEqual(expect.arrayContaining(saved))
     expect(loadInChild('update-alias')).toEqual({cacheUsed: true, answer: 42})
+  })
+
+  it('deletes the caches of other builds once they have gone a week unused', () => {
+    // given caches of two earlier builds, one untouched for eight days, one used yesterday
+    writeBundle('40')
+    loadInChild('update-alias')
+    const [weekOld] = cacheFiles()
+    writeBundle('41')
+    loadInChild('update-alias')
+    const [recent] = cacheFiles().filter((name) => name !== weekOld)
+    const days = (count: number) => new Date(Date.now() - count * 24 * 60 * 60 * 1000)
+    utimesSync(join(cacheDirectory, weekOld), days(8), days(8))
+    utimesSync(join(cacheDirectory, recent), days(1), days(9))
+
+    // when a third build saves its cache
+    writeBundle('42')
+    loadInChild('update-alias')
+
+    // then only the one unused for a week is gone
+    expect(cacheFiles()).toHaveLength(2)
+    expect(cacheFiles()).toContain(recent)
+    expect(cacheFiles()).not.toContain(weekOld)
   })
 
   it('is kept per purpose, so one command never takes another command’s', () => {
