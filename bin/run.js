@@ -24,11 +24,13 @@ if (page !== undefined) {
 
 // The bundle: the commands, oclif and the AWS SDK in one script, compiled from V8's code cache
 // when an earlier run of the same command left one.
-const {codeCacheDirectory, loadBundle} = await import('../dist/lib/code-cache.js')
+const {codeCacheSetting, loadBundle} = await import('../dist/lib/code-cache.js')
 const {fileURLToPath} = await import('node:url')
 const asksForHelp = args.some((arg) => arg === '--help' || arg === '-h')
+const codeCache = codeCacheSetting(process.env)
+if (codeCache.warning) process.stderr.write(`kms-rotate: ${codeCache.warning}\n`)
 const bundle = loadBundle(fileURLToPath(new URL('../dist/bundle/cli.cjs', import.meta.url)), {
-  cacheDirectory: codeCacheDirectory(process.env),
+  cacheDirectory: codeCache.directory,
   purpose: asksForHelp ? 'help' : (args[0] ?? 'help'),
 })
 const {Errors, flush, run} = bundle.exports

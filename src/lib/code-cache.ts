@@ -1,8 +1,8 @@
 import {createHash} from 'node:crypto'
-import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import Module, {createRequire} from 'node:module'
 import {homedir} from 'node:os'
-import {dirname, join} from 'node:path'
+import {dirname, isAbsolute, join} from 'node:path'
 import {Script} from 'node:vm'
 
 /**
@@ -19,16 +19,45 @@ import {Script} from 'node:vm'
  * that runs.
  */
 
-/** KMS_ROTATE_CODE_CACHE: a directory to keep the cache in, or `off`. */
+/** KMS_ROTATE_CODE_CACHE: an absolute directory to keep the cache in, or `off`. */
 export const CODE_CACHE_VARIABLE = 'KMS_ROTATE_CODE_CACHE'
 
 const STALE_AFTER_MS = 7 * 24 * 60 * 60 * 1000
 
-export function codeCacheDirectory(env: NodeJS.ProcessEnv): string | undefined {
-  const setting = env[CODE_CACHE_VARIABLE]
-  if (setting === 'off') return undefined
-  if (setting) return setting
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kms-rotate', 'code-cache')
+/** A temporary file this old belongs to a writer that died before its rename. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000
+
+/**
+ * Each cache file starts with a SHA-256 of the rest: the V8 of Node 20 checks no checksum, and
+ * bytecode damaged on disk crashes the process instead of being refused.
+ */
+const DIGEST_LENGTH = 32
+
+export interface CodeCacheSetting {
+  /** Undefined: no cache is read or written. */
+  directory: string | undefined
+  /** Why a setting given was not used, for one line on stderr. */
+  warning?: string
+}
+
+/**
+ * KMS_ROTATE_CODE_CACHE if absolute, else off with a warning; else under XDG_CACHE_HOME when
+ * that is absolute (the XDG rule for relative ones is to ignore them), else under ~/.cache. A
+ * relative directory would put the cache wherever the command runs, /tmp included.
+ */
+export function codeCacheSetting(env: NodeJS.ProcessEnv): CodeCacheSetting {
+  const setting = env[CODE_CACHE_VARIABLE]?.trim()
+  if (setting?.toLowerCase() === 'off') return {directory: undefined}
+  if (setting) {
+    if (isAbsolute(setting)) return {directory: setting}
+    return {
+      directory: undefined,
+      warning: `${CODE_CACHE_VARIABLE} must be an absolute directory or off, not ${JSON.stringify(setting)}; running without the code cache.`,
+    }
+  }
+
+  const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homedir(), '.cache')
+  return {directory: isAbsolute(base) ? join(base, 'kms-rotate', 'code-cache') : undefined}
 }
 
 export interface LoadedBundle {
@@ -59,7 +88,8 @@ export function loadBundle(bundlePath: string, {cacheDirectory, purpose}: LoadOp
       ? undefined
       : join(cacheDirectory, `${sourceHash}-${process.version}-${process.arch}-${safeName(purpose)}.v8`)
 
-  const cachedData = cacheFile === undefined ? undefined : readIfPresent(cacheFile)
+  const usable = cacheDirectory !== undefined && isPrivateOrAbsent(cacheDirectory)
+  const cachedData = cacheFile === undefined || !usable ? undefined : readVerified(cacheFile)
   const script = new Script(Module.wrap(source), {filename: bundlePath, cachedData})
   const cacheUsed = cachedData !== undefined && !script.cachedDataRejected
 
@@ -76,7 +106,7 @@ export function loadBundle(bundlePath: string, {cacheDirectory, purpose}: LoadOp
     exports: module.exports as Record<string, unknown>,
     cacheUsed,
     saveCache() {
-      if (cacheFile === undefined || cacheUsed) return
+      if (cacheFile === undefined || !usable || cacheUsed) return
       try {
         writeCache(cacheFile, sourceHash, script.createCachedData())
       } catch {
@@ -86,12 +116,30 @@ export function loadBundle(bundlePath: string, {cacheDirectory, purpose}: LoadOp
   }
 }
 
-function readIfPresent(file: string): Buffer | undefined {
+/**
+ * A directory that others may write, or that someone else owns, could hold bytecode they chose:
+ * such a cache is neither read nor written, as ssh ignores a key file others can read.
+ */
+function isPrivateOrAbsent(directory: string): boolean {
   try {
-    return readFileSync(file)
+    const {mode, uid} = statSync(directory)
+    return (mode & 0o022) === 0 && (process.getuid === undefined || uid === process.getuid())
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT'
+  }
+}
+
+function readVerified(file: string): Buffer | undefined {
+  let contents: Buffer
+  try {
+    contents = readFileSync(file)
   } catch {
     return undefined
   }
+
+  const digest = contents.subarray(0, DIGEST_LENGTH)
+  const data = contents.subarray(DIGEST_LENGTH)
+  return digest.length === DIGEST_LENGTH && digest.equals(createHash('sha256').update(data).digest()) ? data : undefined
 }
 
 function safeName(purpose: string): string {
@@ -101,18 +149,39 @@ function safeName(purpose: string): string {
 /** Written under a temporary name and renamed, so that a concurrent run reads all of it or none. */
 function writeCache(cacheFile: string, sourceHash: string, data: Buffer): void {
   const directory = dirname(cacheFile)
-  mkdirSync(directory, {recursive: true, mode: 0o700})
+  makeDirectory(directory)
   const temporary = `${cacheFile}.${process.pid}.tmp`
-  writeFileSync(temporary, data, {mode: 0o600})
-  renameSync(temporary, cacheFile)
+  try {
+    writeFileSync(temporary, Buffer.concat([createHash('sha256').update(data).digest(), data]), {mode: 0o600})
+    renameSync(temporary, cacheFile)
+  } finally {
+    rmSync(temporary, {force: true})
+  }
 
   // Caches of other builds unused for a week: an earlier version's, most likely. Not at once,
   // so that two installed versions used in turn do not delete each other's on every run.
-  const unusedSince = Date.now() - STALE_AFTER_MS
+  const now = Date.now()
   for (const name of readdirSync(directory)) {
-    if (!name.endsWith('.v8') || name.startsWith(sourceHash)) continue
     const path = join(directory, name)
     const {atimeMs, mtimeMs} = statSync(path)
-    if (Math.max(atimeMs, mtimeMs) < unusedSince) rmSync(path, {force: true})
+    const idle = now - Math.max(atimeMs, mtimeMs)
+    const stale =
+      (name.endsWith('.v8') && !name.startsWith(sourceHash) && idle > STALE_AFTER_MS) ||
+      (name.endsWith('.tmp') && idle > ABANDONED_AFTER_MS)
+    if (stale) rmSync(path, {force: true})
   }
+}
+
+/**
+ * mkdir -p one level at a time, private from the first level made. Not mkdirSync's recursive
+ * option: under /proc it retries without end where a level can never be made.
+ */
+function makeDirectory(directory: string): void {
+  const missing: string[] = []
+  for (let path = directory; !existsSync(path); path = dirname(path)) {
+    missing.push(path)
+    if (dirname(path) === path) break
+  }
+
+  for (const path of missing.reverse()) mkdirSync(path, {mode: 0o700})
 }

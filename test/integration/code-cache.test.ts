@@ -4,7 +4,7 @@
  * the test's own.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -140,6 +140,50 @@ describe('the code cache across processes', () => {
     expect(loadInChild('update-alias')).toEqual({cacheUsed: true, answer: 42})
   })
 
+  it('is never handed to V8 when its bytes changed on disk, where V8 would crash on it', () => {
+    // given a saved cache with bytes flipped in the middle of the bytecode
+    writeBundle('42')
+    loadInChild('update-alias')
+    const file = join(cacheDirectory, cacheFiles()[0])
+    const bytes = readFileSync(file)
+    bytes.fill(0xff, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8)
+    writeFileSync(file, bytes)
+
+    // when the bundle loads, then it compiled from source, and its save repaired the file
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: false, answer: 42})
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: true, answer: 42})
+  })
+
+  it('is neither read nor written in a directory that others may write', () => {
+    // given a good cache, in a directory then opened to everyone
+    writeBundle('42')
+    loadInChild('update-alias')
+    chmodSync(cacheDirectory, 0o777)
+
+    // when the bundle loads and saves, then the cache was not taken and nothing was added
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: false, answer: 42})
+    expect(cacheFiles()).toHaveLength(1)
+  })
+
+  it('leaves no temporary file when the rename fails, and removes those of writers that died', () => {
+    // given a directory where the cache file should go, and a temporary file two hours old
+    writeBundle('42')
+    loadInChild('other')
+    const [other] = cacheFiles()
+    mkdirSync(join(cacheDirectory, other.replace(/other\.v8$/, 'update-alias.v8')))
+    const abandoned = join(cacheDirectory, `${other}.12345.tmp`)
+    writeFileSync(abandoned, 'half a cache')
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000)
+    utimesSync(abandoned, twoHoursAgo, twoHoursAgo)
+
+    // when a run saves, and then another purpose saves
+    expect(loadInChild('update-alias')).toEqual({cacheUsed: false, answer: 42})
+    loadInChild('audit')
+
+    // then no temporary file is left
+    expect(cacheFiles().filter((name) => name.endsWith('.tmp'))).toEqual([])
+  })
+
   it('is not written unless the run saves it', () => {
     writeBundle('42')
     loadInChild('update-alias', false)
@@ -214,5 +258,22 @@ describe('the CLI with its code cache', () => {
     const run = await dryRun(env)
     expect(run.exitCode).toBe(0)
     expect(run.stderr).not.toMatch(/cache|EACCES/i)
+  })
+
+  it('runs as usual where KMS_ROTATE_CODE_CACHE is under /proc, where no directory can be made', async () => {
+    const env = {...cliEnvironment(), KMS_ROTATE_CODE_CACHE: '/proc/self/kms-rotate-cache'}
+    const run = await dryRun(env)
+    expect(run.exitCode).toBe(0)
+    expect(run.stderr).toBe('')
+  })
+
+  it('warns once and runs without a cache when KMS_ROTATE_CODE_CACHE is relative', async () => {
+    const env = {...cliEnvironment(), KMS_ROTATE_CODE_CACHE: 'relative-cache'}
+    const run = await dryRun(env)
+    expect(run.exitCode).toBe(0)
+    expect(run.stderr).toBe(
+      'kms-rotate: KMS_ROTATE_CODE_CACHE must be an absolute directory or off, not "relative-cache"; running without the code cache.\n',
+    )
+    expect(existsSync(join(REPO_ROOT, 'relative-cache'))).toBe(false)
   })
 })

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {CODE_CACHE_VARIABLE, codeCacheDirectory, loadBundle} from '../../src/lib/code-cache.js'
+import {CODE_CACHE_VARIABLE, codeCacheSetting, loadBundle} from '../../src/lib/code-cache.js'
 
 let work: string
 let bundle: string
@@ -52,17 +52,28 @@ describe('loadBundle', () => {
   })
 })
 
-describe('codeCacheDirectory', () => {
-  it('is off with KMS_ROTATE_CODE_CACHE=off', () => {
-    expect(codeCacheDirectory({[CODE_CACHE_VARIABLE]: 'off'})).toBeUndefined()
+describe('codeCacheSetting', () => {
+  it('is off with KMS_ROTATE_CODE_CACHE=off, in any case and with spaces around', () => {
+    for (const value of ['off', 'OFF', ' Off ']) {
+      expect(codeCacheSetting({[CODE_CACHE_VARIABLE]: value})).toEqual({directory: undefined})
+    }
   })
 
-  it('is the directory KMS_ROTATE_CODE_CACHE names', () => {
-    expect(codeCacheDirectory({[CODE_CACHE_VARIABLE]: '/var/cache/kr'})).toBe('/var/cache/kr')
+  it('is the absolute directory KMS_ROTATE_CODE_CACHE names', () => {
+    expect(codeCacheSetting({[CODE_CACHE_VARIABLE]: '/var/cache/kr'})).toEqual({directory: '/var/cache/kr'})
   })
 
-  it('is under XDG_CACHE_HOME when that is set, else under ~/.cache', () => {
-    expect(codeCacheDirectory({XDG_CACHE_HOME: '/x'})).toBe('/x/kms-rotate/code-cache')
-    expect(codeCacheDirectory({})).toBe(join(homedir(), '.cache', 'kms-rotate', 'code-cache'))
+  it('is off, with a warning, for a relative KMS_ROTATE_CODE_CACHE, which would follow the working directory', () => {
+    const setting = codeCacheSetting({[CODE_CACHE_VARIABLE]: 'rel/cache'})
+    expect(setting.directory).toBeUndefined()
+    expect(setting.warning).toBe(
+      'KMS_ROTATE_CODE_CACHE must be an absolute directory or off, not "rel/cache"; running without the code cache.',
+    )
+  })
+
+  it('is under XDG_CACHE_HOME when that is absolute, else under ~/.cache', () => {
+    expect(codeCacheSetting({XDG_CACHE_HOME: '/x'})).toEqual({directory: '/x/kms-rotate/code-cache'})
+    expect(codeCacheSetting({XDG_CACHE_HOME: 'relative'})).toEqual({directory: join(homedir(), '.cache', 'kms-rotate', 'code-cache')})
+    expect(codeCacheSetting({})).toEqual({directory: join(homedir(), '.cache', 'kms-rotate', 'code-cache')})
   })
 })
