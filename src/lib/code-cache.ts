@@ -1,5 +1,19 @@
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import Module, {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {dirname, isAbsolute, join} from 'node:path'
@@ -32,6 +46,9 @@ const ABANDONED_AFTER_MS = 60 * 60 * 1000
  * bytecode damaged on disk crashes the process instead of being refused.
  */
 const DIGEST_LENGTH = 32
+
+/** Far above any real cache (about 1.5 MB): a larger file is not one of ours. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024
 
 export interface CodeCacheSetting {
   /** Undefined: no cache is read or written. */
@@ -132,7 +149,7 @@ function isPrivateOrAbsent(directory: string): boolean {
 function readVerified(file: string): Buffer | undefined {
   let contents: Buffer
   try {
-    contents = readFileSync(file)
+    contents = readRegularFile(file)
   } catch {
     return undefined
   }
@@ -140,6 +157,21 @@ function readVerified(file: string): Buffer | undefined {
   const digest = contents.subarray(0, DIGEST_LENGTH)
   const data = contents.subarray(DIGEST_LENGTH)
   return digest.length === DIGEST_LENGTH && digest.equals(createHash('sha256').update(data).digest()) ? data : undefined
+}
+
+/**
+ * Opened without waiting and checked before it is read: a FIFO at the cache's name would block
+ * the run for ever, and a link to /dev/zero would fill the memory.
+ */
+function readRegularFile(file: string): Buffer {
+  const descriptor = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const stats = fstatSync(descriptor)
+    if (!stats.isFile() || stats.size > MAX_CACHE_BYTES) throw new Error(`not a cache file: ${file}`)
+    return readFileSync(descriptor)
+  } finally {
+    closeSync(descriptor)
+  }
 }
 
 function safeName(purpose: string): string {
@@ -162,13 +194,17 @@ function writeCache(cacheFile: string, sourceHash: string, data: Buffer): void {
   // so that two installed versions used in turn do not delete each other's on every run.
   const now = Date.now()
   for (const name of readdirSync(directory)) {
-    const path = join(directory, name)
-    const {atimeMs, mtimeMs} = statSync(path)
-    const idle = now - Math.max(atimeMs, mtimeMs)
-    const stale =
-      (name.endsWith('.v8') && !name.startsWith(sourceHash) && idle > STALE_AFTER_MS) ||
-      (name.endsWith('.tmp') && idle > ABANDONED_AFTER_MS)
-    if (stale) rmSync(path, {force: true})
+    try {
+      const path = join(directory, name)
+      const {atimeMs, mtimeMs} = lstatSync(path)
+      const idle = now - Math.max(atimeMs, mtimeMs)
+      const stale =
+        (name.endsWith('.v8') && !name.startsWith(sourceHash) && idle > STALE_AFTER_MS) ||
+        (name.endsWith('.tmp') && idle > ABANDONED_AFTER_MS)
+      if (stale) rmSync(path, {force: true})
+    } catch {
+      // Something else there (a directory, say) is not ours to remove; the sweep goes on.
+    }
   }
 }
 

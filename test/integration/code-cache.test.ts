@@ -4,7 +4,7 @@
  * the test's own.
  */
 import {execFileSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -182,6 +182,39 @@ describe('the code cache across processes', () => {
 
     // then no temporary file is left
     expect(cacheFiles().filter((name) => name.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('skips a FIFO or a link to an endless device at its name instead of waiting or filling memory', () => {
+    // given a FIFO at one purpose's name and a link to /dev/zero at another's
+    writeBundle('42')
+    loadInChild('other')
+    const [other] = cacheFiles()
+    execFileSync('mkfifo', [join(cacheDirectory, other.replace(/other\.v8$/, 'update-alias.v8'))])
+    symlinkSync('/dev/zero', join(cacheDirectory, other.replace(/other\.v8$/, 'audit.v8')))
+
+    // when the bundle loads for each, then it compiled from source, promptly
+    expect(loadInChild('update-alias', false)).toEqual({cacheUsed: false, answer: 42})
+    expect(loadInChild('audit', false)).toEqual({cacheUsed: false, answer: 42})
+  })
+
+  it('goes on sweeping old caches past an entry it cannot remove', () => {
+    // given week-old caches of another build on both sides of a directory with a cache's name
+    writeBundle('40')
+    loadInChild('audit')
+    loadInChild('update-alias')
+    const old = cacheFiles()
+    mkdirSync(join(cacheDirectory, `0000-${old[0]}`))
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 60 * 60 * 1000)
+    for (const name of [...old, `0000-${old[0]}`]) utimesSync(join(cacheDirectory, name), eightDaysAgo, eightDaysAgo)
+
+    // when another build saves
+    writeBundle('42')
+    loadInChild('update-alias')
+
+    // then both old caches are gone, and the directory is left alone
+    expect(cacheFiles()).not.toEqual(expect.arrayContaining([old[0]]))
+    expect(cacheFiles()).not.toEqual(expect.arrayContaining([old[1]]))
+    expect(cacheFiles()).toContain(`0000-${old[0]}`)
   })
 
   it('is not written unless the run saves it', () => {
