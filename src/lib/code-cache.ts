@@ -82,8 +82,8 @@ export interface LoadedBundle {
   /** Whether V8 took the cached bytecode. */
   cacheUsed: boolean
   /**
-   * Writes the cache for this run's command from what V8 has compiled so far, unless one was
-   * used; call it when the run succeeded, so that a failed or a --help run never sets the cache.
+   * Writes the cache for this run's purpose from what V8 has compiled so far, unless one was
+   * used; call it when the run succeeded, so that a run that stopped early never sets the cache.
    */
   saveCache: () => void
 }
