@@ -27,10 +27,10 @@ import {Script} from 'node:vm'
  * in 22.1), and the caches that hook require() save only what compiles with the top level, not
  * the functions compiled while a command runs, which is most of the gain here.
  *
- * The cache is keyed by a SHA-256 of the bundle's source, Node's version and the CPU architecture,
- * because V8 checks only the source's length before trusting cached bytecode. It lives in the
- * user's cache directory, never in a shared one such as /tmp: whoever writes it chooses code
- * that runs.
+ * The cache is keyed by a SHA-256 of the bundle's source, Node's version, the CPU architecture
+ * and the command, because V8 checks only the source's length before trusting cached bytecode.
+ * It lives in the user's cache directory, never in a shared one such as /tmp: whoever writes it
+ * chooses code that runs.
  */
 
 /** KMS_ROTATE_CODE_CACHE: an absolute directory to keep the cache in, or `off`. */

@@ -24,21 +24,14 @@ export const ENTRY_FIELDS = ['alias', 'target', 'region', 'profile', 'expectedCu
  */
 export const MAX_ROTATION_ENTRIES = 2000
 
-/** The published schema, in the package's schema/ beside dist/ (from dist/lib/, or a bundle in dist/). */
-const SCHEMA_URLS = ['../../schema/rotations.schema.json', '../schema/rotations.schema.json'].map(
-  (path) => new URL(path, import.meta.url),
-)
+/**
+ * The published schema, in the package's schema/: two levels up from src/lib/, dist/lib/ and the
+ * bundle in dist/bundle/ alike.
+ */
+const SCHEMA_URL = new URL('../../schema/rotations.schema.json', import.meta.url)
 
 async function readSchema(): Promise<string> {
-  for (const url of SCHEMA_URLS.slice(0, -1)) {
-    try {
-      return await readFile(url, 'utf8')
-    } catch {
-      // Not there from this module's place: try the next.
-    }
-  }
-
-  return readFile(SCHEMA_URLS.at(-1) as URL, 'utf8')
+  return readFile(SCHEMA_URL, 'utf8')
 }
 
 interface SchemaError {
