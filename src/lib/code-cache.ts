@@ -15,9 +15,10 @@ import {
   writeFileSync,
 } from 'node:fs'
 import Module, {createRequire} from 'node:module'
-import {homedir} from 'node:os'
 import {dirname, isAbsolute, join} from 'node:path'
 import {Script} from 'node:vm'
+
+import {homeDirectory} from './home.js'
 
 /**
  * Loads the CommonJS bundle of the commands with V8's code cache: the bytecode of every function
@@ -62,7 +63,10 @@ export interface CodeCacheSetting {
  * that is absolute (the XDG rule for relative ones is to ignore them), else under ~/.cache. A
  * relative directory would put the cache wherever the command runs, /tmp included.
  */
-export function codeCacheSetting(env: NodeJS.ProcessEnv): CodeCacheSetting {
+export function codeCacheSetting(
+  env: NodeJS.ProcessEnv,
+  home: string | null = homeDirectory(),
+): CodeCacheSetting {
   const setting = env[CODE_CACHE_VARIABLE]?.trim()
   if (setting?.toLowerCase() === 'off') return {directory: undefined}
   if (setting) {
@@ -73,8 +77,9 @@ export function codeCacheSetting(env: NodeJS.ProcessEnv): CodeCacheSetting {
     }
   }
 
-  const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homedir(), '.cache')
-  return {directory: isAbsolute(base) ? join(base, 'kms-rotate', 'code-cache') : undefined}
+  const xdgCacheHome = env.XDG_CACHE_HOME
+  if (xdgCacheHome && isAbsolute(xdgCacheHome)) return {directory: join(xdgCacheHome, 'kms-rotate', 'code-cache')}
+  return {directory: home === null ? undefined : join(home, '.cache', 'kms-rotate', 'code-cache')}
 }
 
 export interface LoadedBundle {
@@ -101,9 +106,7 @@ export function loadBundle(bundlePath: string, {cacheDirectory, purpose}: LoadOp
   const sourceHash = createHash('sha256').update(bytes).digest('hex').slice(0, 32)
   const source = bytes.toString('utf8')
   const cacheFile =
-    cacheDirectory === undefined
-      ? undefined
-      : join(cacheDirectory, `${sourceHash}-${process.version}-${process.arch}-${safeName(purpose)}.v8`)
+    cacheDirectory === undefined ? undefined : join(cacheDirectory, cacheFileName(sourceHash, purpose))
 
   const usable = cacheDirectory !== undefined && isPrivateOrAbsent(cacheDirectory)
   const cachedData = cacheFile === undefined || !usable ? undefined : readVerified(cacheFile)
@@ -174,9 +177,17 @@ function readRegularFile(file: string): Buffer {
   }
 }
 
-function safeName(purpose: string): string {
-  return /^[a-z][a-z0-9:-]{0,40}$/.test(purpose) ? purpose.replaceAll(':', '-') : 'other'
+/** A cache file's name, from which OWN_FILE below tells the files the sweep may remove. */
+function cacheFileName(sourceHash: string, purpose: string): string {
+  const name = /^[a-z][a-z0-9:-]{0,40}$/.test(purpose) ? purpose.replaceAll(':', '-') : 'other'
+  return `${sourceHash}-${process.version}-${process.arch}-${name}.v8`
 }
+
+/**
+ * The names cacheFileName and writeCache give: a cache, or a temporary file with a writer's pid.
+ * KMS_ROTATE_CODE_CACHE may name a directory that holds other files too, and those stay.
+ */
+const OWN_FILE = /^(?<hash>[0-9a-f]{32})-v\d[\w.+-]*-[a-z][a-z0-9]*-[a-z][a-z0-9-]*\.v8(?<temporary>\.\d+\.tmp)?$/
 
 /** Written under a temporary name and renamed, so that a concurrent run reads all of it or none. */
 function writeCache(cacheFile: string, sourceHash: string, data: Buffer): void {
@@ -194,14 +205,16 @@ function writeCache(cacheFile: string, sourceHash: string, data: Buffer): void {
   // so that two installed versions used in turn do not delete each other's on every run.
   const now = Date.now()
   for (const name of readdirSync(directory)) {
+    const own = OWN_FILE.exec(name)?.groups
+    if (own === undefined) continue
     try {
       const path = join(directory, name)
-      const {atimeMs, mtimeMs} = lstatSync(path)
-      const idle = now - Math.max(atimeMs, mtimeMs)
-      const stale =
-        (name.endsWith('.v8') && !name.startsWith(sourceHash) && idle > STALE_AFTER_MS) ||
-        (name.endsWith('.tmp') && idle > ABANDONED_AFTER_MS)
-      if (stale) rmSync(path, {force: true})
+      const stats = lstatSync(path)
+      const idle = now - Math.max(stats.atimeMs, stats.mtimeMs)
+      const stale = own.temporary
+        ? idle > ABANDONED_AFTER_MS
+        : own.hash !== sourceHash && idle > STALE_AFTER_MS
+      if (stale && stats.isFile()) rmSync(path, {force: true})
     } catch {
       // Something else there (a directory, say) is not ours to remove; the sweep goes on.
     }

@@ -1,9 +1,9 @@
 import {mkdir, open, readFile, type FileHandle} from 'node:fs/promises'
-import {homedir} from 'node:os'
 import {dirname, isAbsolute, join, resolve} from 'node:path'
 
 import type {CheckStatus} from './checks.js'
 import {ConfigurationError, shown, UsageError} from './errors.js'
+import {homeDirectory} from './home.js'
 import {OUTCOMES, type Outcome} from './outcomes.js'
 import type {RotationReport} from './report.js'
 
@@ -46,20 +46,30 @@ export const JOURNAL_VARIABLE = 'KMS_ROTATE_JOURNAL'
 
 /**
  * Where the journal is: --journal, else KMS_ROTATE_JOURNAL, else under XDG_STATE_HOME (which the
- * XDG spec lets count only when absolute), else ~/.local/state.
+ * XDG spec lets count only when absolute), else ~/.local/state; with no absolute home directory
+ * to find that in, the run stops before any request rather than journal under the working one.
  */
 export function journalPath(
   flag: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-  home: string = homedir(),
+  home: string | null = homeDirectory(),
 ): {path: string; source: string} {
   if (flag === '') throw new UsageError('--journal is empty: give a file path or leave the flag out.')
   if (flag !== undefined) return {path: resolve(flag), source: '--journal'}
   const variable = env[JOURNAL_VARIABLE]
   if (variable !== undefined && variable !== '') return {path: resolve(variable), source: JOURNAL_VARIABLE}
   const stateHome = env.XDG_STATE_HOME
-  const base = stateHome && isAbsolute(stateHome) ? stateHome : join(home, '.local', 'state')
-  return {path: join(base, 'kms-rotate', 'journal.jsonl'), source: 'the default location'}
+  if (stateHome && isAbsolute(stateHome)) {
+    return {path: join(stateHome, 'kms-rotate', 'journal.jsonl'), source: 'XDG_STATE_HOME'}
+  }
+
+  if (home === null) {
+    throw new ConfigurationError(
+      `The journal has no default location: HOME is ${shown(env.HOME ?? '')}, not an absolute path, and the account has no home directory. Set HOME, or give --journal PATH.`,
+    )
+  }
+
+  return {path: join(home, '.local', 'state', 'kms-rotate', 'journal.jsonl'), source: 'the default location'}
 }
 
 function reasonOf(error: unknown): string {

@@ -198,14 +198,15 @@ describe('the code cache across processes', () => {
   })
 
   it('goes on sweeping old caches past an entry it cannot remove', () => {
-    // given week-old caches of another build on both sides of a directory with a cache's name
+    // given week-old caches of another build, and a directory named as a third build's cache
     writeBundle('40')
     loadInChild('audit')
     loadInChild('update-alias')
     const old = cacheFiles()
-    mkdirSync(join(cacheDirectory, `0000-${old[0]}`))
+    const directoryNamedAsCache = `${'0'.repeat(32)}${old[0].slice(32)}`
+    mkdirSync(join(cacheDirectory, directoryNamedAsCache))
     const eightDaysAgo = new Date(Date.now() - 8 * 24 * 60 * 60 * 1000)
-    for (const name of [...old, `0000-${old[0]}`]) utimesSync(join(cacheDirectory, name), eightDaysAgo, eightDaysAgo)
+    for (const name of [...old, directoryNamedAsCache]) utimesSync(join(cacheDirectory, name), eightDaysAgo, eightDaysAgo)
 
     // when another build saves
     writeBundle('42')
@@ -214,7 +215,27 @@ describe('the code cache across processes', () => {
     // then both old caches are gone, and the directory is left alone
     expect(cacheFiles()).not.toEqual(expect.arrayContaining([old[0]]))
     expect(cacheFiles()).not.toEqual(expect.arrayContaining([old[1]]))
-    expect(cacheFiles()).toContain(`0000-${old[0]}`)
+    expect(cacheFiles()).toContain(directoryNamedAsCache)
+  })
+
+  it('sweeps only files named as its own caches, however old the others in the directory are', () => {
+    // given a directory shared with other files, all ten days old, beside an old cache of its own
+    writeBundle('40')
+    loadInChild('update-alias')
+    const [ownOld] = cacheFiles()
+    const others = ['notes.txt', 'draft.tmp', 'model.v8', `${ownOld}.bak`, `x${ownOld}`, `${ownOld}.tmp`]
+    for (const name of others) writeFileSync(join(cacheDirectory, name), 'not a cache')
+    const tenDaysAgo = new Date(Date.now() - 10 * 24 * 60 * 60 * 1000)
+    for (const name of [ownOld, ...others]) utimesSync(join(cacheDirectory, name), tenDaysAgo, tenDaysAgo)
+
+    // when another build saves its cache there
+    writeBundle('42')
+    loadInChild('update-alias')
+
+    // then its own old cache is gone and every other file is still there
+    expect(cacheFiles()).not.toContain(ownOld)
+    expect(cacheFiles()).toEqual(expect.arrayContaining(others))
+    expect(cacheFiles()).toHaveLength(others.length + 1)
   })
 
   it('is not written unless the run saves it', () => {

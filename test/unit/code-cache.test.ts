@@ -76,4 +76,9 @@ describe('codeCacheSetting', () => {
     expect(codeCacheSetting({XDG_CACHE_HOME: 'relative'})).toEqual({directory: join(homedir(), '.cache', 'kms-rotate', 'code-cache')})
     expect(codeCacheSetting({})).toEqual({directory: join(homedir(), '.cache', 'kms-rotate', 'code-cache')})
   })
+
+  it('is off, quietly, with no absolute home directory to keep it under', () => {
+    expect(codeCacheSetting({}, null)).toEqual({directory: undefined})
+    expect(codeCacheSetting({XDG_CACHE_HOME: '/x'}, null)).toEqual({directory: '/x/kms-rotate/code-cache'})
+  })
 })

@@ -103,6 +103,21 @@ describe('journalPath', () => {
     )
   })
 
+  it('refuses to guess a place with no absolute home directory, naming HOME and --journal (exit 253)', () => {
+    // given HOME set relative, and no home directory for the account either
+    const env = {HOME: 'relative/home'}
+
+    // when the default journal is asked for, then it is a configuration error, not a relative path
+    expect(() => journalPath(undefined, env, null)).toThrow(ConfigurationError)
+    expect(() => journalPath(undefined, env, null)).toThrow(
+      "The journal has no default location: HOME is 'relative/home', not an absolute path, and the account has no home directory. Set HOME, or give --journal PATH.",
+    )
+    // and a journal named by the flag, the variable or XDG_STATE_HOME needs no home directory
+    expect(journalPath('/j.jsonl', env, null).path).toBe('/j.jsonl')
+    expect(journalPath(undefined, {...env, KMS_ROTATE_JOURNAL: '/v.jsonl'}, null).path).toBe('/v.jsonl')
+    expect(journalPath(undefined, {...env, XDG_STATE_HOME: '/s'}, null).path).toBe('/s/kms-rotate/journal.jsonl')
+  })
+
   it('refuses an empty --journal as a usage error', () => {
     expect(() => journalPath('', {}, '/home/me')).toThrow(UsageError)
   })
