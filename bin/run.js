@@ -1,4 +1,10 @@
 #!/usr/bin/env node
+// A reader that stopped reading (`| head -1`) has what it wanted. The run still ends as it would
+// have, with its own exit code: a rotation under way is never cut short by where its report goes.
+process.stdout.on('error', (error) => {
+  if (error.code !== 'EPIPE') throw error
+})
+
 const argv = process.argv.slice(2)
 const {asksForVersion, versionLine} = await import('../dist/lib/version.js')
 if (asksForVersion(argv)) {
@@ -7,8 +13,10 @@ if (asksForVersion(argv)) {
   process.exit(0)
 }
 
-// `kms-rotate help COMMAND`, as AWS CLI users type it, means `kms-rotate COMMAND --help`.
-const args = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv
+// `kms-rotate help COMMAND`, as AWS CLI users type it, means `kms-rotate COMMAND --help`; a
+// leading -h means --help, as it does after a command.
+const args =
+  argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv[0] === '-h' ? ['--help', ...argv.slice(1)] : argv
 
 // Help at 80 columns, rendered by oclif when the package was built: oclif need not load for it.
 const {helpPageName} = await import('../dist/lib/help-pages.js')
@@ -33,7 +41,7 @@ const bundle = loadBundle(fileURLToPath(new URL('../dist/bundle/cli.cjs', import
   cacheDirectory: codeCache.directory,
   purpose: asksForHelp ? 'help' : (args[0] ?? 'help'),
 })
-const {Errors, flush, run} = bundle.exports
+const {Errors, run} = bundle.exports
 
 // A run that succeeded leaves the cache for the next; one that failed may have stopped early.
 process.once('exit', (code) => {
@@ -42,13 +50,19 @@ process.once('exit', (code) => {
 
 try {
   await run(args, import.meta.url)
-  await flush()
+  // Not oclif's flush, which waits for a drain that a closed stdout never sends: a write's
+  // callback comes once everything before it is out, or with the error that stopped it.
+  await new Promise((resolve) => process.stdout.write('', resolve))
 } catch (error) {
   // Only errors from choosing a command reach here; each command reports its own.
   if (error instanceof Errors.ExitError) {
     process.exitCode = error.oclif.exit
   } else if (error instanceof Errors.CLIError && error.oclif?.exit === 2) {
-    const reason = error.message.split('\n')[0].replace(/\.$/, '')
+    // oclif names a command of several words by its id, `update-alias:extra`, and capitalises.
+    const reason = error.message
+      .split('\n')[0]
+      .replace(/\.$/, '')
+      .replace(/^Command (\S+) not found/, (_, id) => `command ${id.replaceAll(':', ' ')} not found`)
     process.stderr.write(`kms-rotate: ${reason}. See 'kms-rotate --help'.\n`)
     process.exitCode = 252
   } else {

@@ -80,7 +80,6 @@ const entry = [
   ...commands.map(({path}, index) => `import command${index} from ${JSON.stringify(path)}`),
   // oclif's subpaths rather than its index, which would also load the parts no command uses.
   "export * as Errors from '@oclif/core/errors'",
-  "export {flush} from '@oclif/core/flush'",
   "export {run} from '@oclif/core/run'",
   `export const COMMANDS = {${commands.map(({id}, index) => `${JSON.stringify(id)}: command${index}`).join(', ')}}`,
 ].join('\n')

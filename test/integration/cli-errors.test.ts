@@ -64,6 +64,11 @@ describe('command-line errors outside update-alias exit 252 (253 for the environ
   it.each([
     ['an unknown command', ['update-alia', '--alias-name', ALIAS], "command update-alia not found"],
     ['an unknown top-level flag', ['--no-such-flag'], '--no-such-flag'],
+    [
+      'a word after a command in help, named in words as typed',
+      ['help', 'update-alias', 'extra'],
+      "kms-rotate: command update-alias extra not found. See 'kms-rotate --help'.",
+    ],
   ])('%s', async (_, args, mentions) => {
     const run = await runCli(args)
     expect(run.exitCode).toBe(252)

@@ -51,6 +51,14 @@ describe('help pages rendered at build time', () => {
     expect(viaHelp.stdout).toBe(viaFlag.stdout)
   })
 
+  it('-h before any command prints the root page, as --help does', async () => {
+    const short = await runCli(['-h'])
+    const long = await runCli(['--help'])
+    expect(short.exitCode).toBe(0)
+    expect(short.stdout).toBe(long.stdout)
+    expect(short.stdout).toContain('USAGE')
+  })
+
   it('leaves another width to oclif, which wraps to it', async () => {
     const wide = await runCli(['update-alias', '--help'], throughOclif(120))
     const page = await runCli(['update-alias', '--help'])
