@@ -64,20 +64,34 @@ interface Measured extends Row {
   totalCallsPerRun: number
 }
 
-const {values: options} = parseArgs({
-  options: {
-    latency: {type: 'string', default: '0'},
-    runs: {type: 'string', default: '20'},
-    warmup: {type: 'string', default: '3'},
-  },
-})
-const latencyMs = Number(options.latency)
-const runs = Number(options.runs)
-const warmup = Number(options.warmup)
-if (!Number.isInteger(latencyMs) || latencyMs < 0 || !(runs >= 3) || !(warmup >= 0)) {
-  process.stderr.write('bench: --latency MS (0 or more), --runs N (3 or more), --warmup N\n')
-  process.exit(2)
+const USAGE = 'usage: npm run bench -- [--latency MS (0 or more)] [--runs N (3 or more)] [--warmup N (0 or more)]'
+
+function benchOptions(): {latencyMs: number; runs: number; warmup: number} {
+  let values: Record<string, string | undefined>
+  try {
+    const options = {
+      latency: {type: 'string', default: '0'},
+      runs: {type: 'string', default: '20'},
+      warmup: {type: 'string', default: '3'},
+    } as const
+    ;({values} = parseArgs({options}))
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message.split('\n')[0]}\n${USAGE}\n`)
+    process.exit(2)
+  }
+
+  // Whole numbers only: hyperfine refuses --runs 3.5 only after moto has started.
+  const whole = (text: string | undefined) => (text !== undefined && /^\d+$/.test(text) ? Number(text) : Number.NaN)
+  const options = {latencyMs: whole(values.latency), runs: whole(values.runs), warmup: whole(values.warmup)}
+  if (Number.isNaN(options.latencyMs) || !(options.runs >= 3) || Number.isNaN(options.warmup)) {
+    process.stderr.write(`${USAGE}\n`)
+    process.exit(2)
+  }
+
+  return options
 }
+
+const {latencyMs, runs, warmup} = benchOptions()
 
 if (!existsSync(HYPERFINE)) {
   process.stderr.write(`bench: ${HYPERFINE} is missing; install it with: apt-get install hyperfine\n`)
