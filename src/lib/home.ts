@@ -4,9 +4,9 @@ import {isAbsolute} from 'node:path'
 /**
  * The user's home directory: HOME when it is an absolute path, else the account's own from the
  * password database. An empty or relative HOME would otherwise put the journal and the code
- * cache under whatever directory the command happens to run in. Undefined when neither is
- * absolute (null rather than undefined, which would call for a default parameter's value), so
- * that each caller decides what doing without one means.
+ * cache under whatever directory the command happens to run in. Null when neither is absolute
+ * (not undefined, which would make a default parameter take its default), so that each caller
+ * decides what doing without one means.
  */
 export function homeDirectory(
   home: string = homedir(),
