@@ -27,8 +27,16 @@ function calledFunctions(node: unknown, names: Set<string> = new Set()): Set<str
   return names
 }
 
+/** JMESPath's arithmetic errors are bare codes; these say what is wrong with the expression. */
+const ARITHMETIC_REASONS: Record<string, string> = {
+  'not-a-number: undefined': 'arithmetic on a value that is null or missing',
+  'not-a-number': 'arithmetic on a value that is not a number',
+  'not-a-number: divide by zero': 'division by zero',
+}
+
 function reasonOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(/\.$/, '')
+  const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(/\.$/, '')
+  return ARITHMETIC_REASONS[reason] ?? reason
 }
 
 function search(ast: ExpressionNode, report: unknown): QueryResult {

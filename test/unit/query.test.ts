@@ -57,6 +57,9 @@ describe('compileQuery refuses, before anything is sent, with exit 252', () => {
     ['an unknown function', 'checks | nosuch(@)', /^Bad value for --query .*: unknown function nosuch\(\)\.$/],
     ['an unknown function on a branch not taken', 'alias || nosuch(@)', /unknown function nosuch\(\)/],
     ['a type error that any report causes', 'abs(alias)', /^Bad value for --query 'abs\(alias\)': .*abs\(\)/],
+    ['arithmetic on a missing field', 'nosuchfield + `1`', /: arithmetic on a value that is null or missing\.$/],
+    ['arithmetic on a string', 'alias - `1`', /: arithmetic on a value that is not a number\.$/],
+    ['a division by zero', '`1` / `0`', /: division by zero\.$/],
     ['an empty expression', '', /^--query is empty/],
     ['white space alone', '  ', /^--query is empty/],
   ])('%s', (_, expression, message) => {
