@@ -1,9 +1,16 @@
 #!/usr/bin/env node
-// A reader that stopped reading (`| head -1`) has what it wanted. The run still ends as it would
-// have, with its own exit code: a rotation under way is never cut short by where its report goes.
-process.stdout.on('error', (error) => {
-  if (error.code !== 'EPIPE') throw error
-})
+// A reader that stopped reading (`| head -1`) has what it wanted; a stdout that cannot be written
+// (`>/dev/full`) is said once on stderr. Either way the run ends as it would have, with its own
+// exit code: a rotation under way is never cut short by where its report goes.
+let stdoutErrorSaid = false
+const onStdoutError = (error) => {
+  if (error.code === 'EPIPE' || stdoutErrorSaid) return
+  stdoutErrorSaid = true
+  process.stderr.write(`kms-rotate: the report could not be written to stdout: ${error.code ?? error.message}\n`)
+}
+process.stdout.on('error', onStdoutError)
+// Diagnostics that cannot be written have nowhere else to go.
+process.stderr.on('error', () => {})
 
 const argv = process.argv.slice(2)
 const {asksForVersion, versionLine} = await import('../dist/lib/version.js')
@@ -32,6 +39,16 @@ if (page !== undefined) {
 
 // The bundle: the commands, oclif and the AWS SDK in one script, compiled from V8's code cache
 // when an earlier run of the same command left one.
+// oclif's dependencies call os.homedir() as they load, which throws where HOME is unset and the
+// uid has no password entry: say so in one line rather than with their stack trace.
+const {homedir} = await import('node:os')
+try {
+  homedir()
+} catch {
+  process.stderr.write(`kms-rotate: HOME is not set and uid ${process.getuid?.()} has no home directory; set HOME.\n`)
+  process.exit(253)
+}
+
 const {codeCacheSetting, loadBundle} = await import('../dist/lib/code-cache.js')
 const {fileURLToPath} = await import('node:url')
 const asksForHelp = args.some((arg) => arg === '--help' || arg === '-h')
@@ -42,6 +59,11 @@ const bundle = loadBundle(fileURLToPath(new URL('../dist/bundle/cli.cjs', import
   purpose: asksForHelp ? 'help' : (args[0] ?? 'help'),
 })
 const {Errors, run} = bundle.exports
+// oclif's command module, as it loads, adds a listener that throws any stdout error but EPIPE,
+// which would end a run whose report meets a full disk with a stack trace: only ours stays.
+for (const listener of process.stdout.listeners('error')) {
+  if (listener !== onStdoutError) process.stdout.removeListener('error', listener)
+}
 
 // A run that succeeded leaves the cache for the next; one that failed may have stopped early.
 process.once('exit', (code) => {
@@ -49,7 +71,10 @@ process.once('exit', (code) => {
 })
 
 try {
-  await run(args, import.meta.url)
+  // No user or linked plugins: there are none to load, and looking under HOME for them can only
+  // print oclif's warnings where HOME is unreadable.
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  await run(args, {root, userPlugins: false, devPlugins: false, jitPlugins: false})
   // Not oclif's flush, which waits for a drain that a closed stdout never sends: a write's
   // callback comes once everything before it is out, or with the error that stopped it.
   await new Promise((resolve) => process.stdout.write('', resolve))
@@ -62,7 +87,7 @@ try {
     const reason = error.message
       .split('\n')[0]
       .replace(/\.$/, '')
-      .replace(/^Command (\S+) not found/, (_, id) => `command ${id.replaceAll(':', ' ')} not found`)
+      .replace(/^command (\S+) not found/i, (_, id) => `command ${id.replaceAll(':', ' ')} not found`)
     process.stderr.write(`kms-rotate: ${reason}. See 'kms-rotate --help'.\n`)
     process.exitCode = 252
   } else {

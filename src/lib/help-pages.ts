@@ -1,6 +1,7 @@
 import {existsSync} from 'node:fs'
-import {homedir} from 'node:os'
 import {join} from 'node:path'
+
+import {homeDirectory} from './home.js'
 
 /**
  * `COMMAND --help` as oclif prints it at 80 columns, rendered when the package is built into
@@ -19,10 +20,20 @@ interface HelpContext {
   platform: NodeJS.Platform
 }
 
-/** Where oclif looks for a user's theme.json: KMS_ROTATE_CONFIG_DIR, else the XDG config directory. */
-function userThemeFile(env: NodeJS.ProcessEnv): string {
-  const configDir = env.KMS_ROTATE_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'kms-rotate')
-  return join(configDir, 'theme.json')
+/**
+ * Where oclif looks for a user's theme.json: KMS_ROTATE_CONFIG_DIR, else the XDG config
+ * directory, under HOME as oclif takes it. Undefined where there is no home to look in.
+ */
+function userThemeFile(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.KMS_ROTATE_CONFIG_DIR) return join(env.KMS_ROTATE_CONFIG_DIR, 'theme.json')
+  const home = env.HOME || homeDirectory()
+  const configHome = env.XDG_CONFIG_HOME || (home ? join(home, '.config') : undefined)
+  return configHome === undefined ? undefined : join(configHome, 'kms-rotate', 'theme.json')
+}
+
+function hasUserTheme(env: NodeJS.ProcessEnv): boolean {
+  const file = userThemeFile(env)
+  return file !== undefined && existsSync(file)
 }
 
 /**
@@ -43,7 +54,7 @@ export function helpPageName(
   // On a terminal oclif also sets headings in bold, which the plain pages do not carry.
   if (stdout.isTTY) return undefined
   // oclif's config directory lies elsewhere on Windows; there the themes are left to it.
-  if (platform === 'win32' || (env.KMS_ROTATE_DISABLE_THEME !== 'true' && existsSync(userThemeFile(env)))) {
+  if (platform === 'win32' || (env.KMS_ROTATE_DISABLE_THEME !== 'true' && hasUserTheme(env))) {
     return undefined
   }
 

@@ -9,12 +9,21 @@ import {isAbsolute} from 'node:path'
  * decides what doing without one means.
  */
 export function homeDirectory(
-  home: string = homedir(),
+  home: string | undefined = fromEnvironment(),
   account: () => string | undefined = accountHome,
 ): string | null {
-  if (isAbsolute(home)) return home
+  if (home !== undefined && isAbsolute(home)) return home
   const fallback = account()
   return fallback !== undefined && isAbsolute(fallback) ? fallback : null
+}
+
+/** os.homedir(), which throws where HOME is unset and the uid has no password entry. */
+function fromEnvironment(): string | undefined {
+  try {
+    return homedir()
+  } catch {
+    return undefined
+  }
 }
 
 function accountHome(): string | undefined {
