@@ -265,6 +265,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       runRotation,
       searchOnTerminal,
       showReport,
+      unrecordedRun,
     } = await runModules()
     const query = await queryFrom(flags.query)
     const skeleton = flags['generate-cli-skeleton']
@@ -318,6 +319,9 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
       const interrupt = interruptOnSigint(aliasName)
       const stderrColour = colourFor(process.stderr, process.env, flags.color)
       let report
+      // A Region's line that cannot be written stops the Regions after it, as Ctrl-C would: no
+      // move goes unrecorded, and the report still says what the Regions before it did.
+      let unrecorded: Error | undefined
       try {
         report = await multiRegion.rotateInRegions({
           settings,
@@ -332,12 +336,16 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
                 ? unknownIdentity(NOT_ASKED_IN_BASIC_PREFLIGHT)
                 : await callerIdentity({...settings, region}, flags['endpoint-url'], {debugLog})
             const facts = entryFacts('update-alias', region, aliasName, flags, identity, kms)
-            await journal.append(journalEntry(facts, 'error' in result ? result : {report: result}))
+            const line = journalEntry(facts, 'error' in result ? result : {report: result})
+            await journal.append(line).catch((failure: Error) => {
+              unrecorded ??= failure
+              interrupt.controller.abort(failure)
+            })
           },
         })
       } finally {
         interrupt.release()
-        await journal.close()
+        await journal.close().catch(() => undefined)
       }
 
       const colour = colourFor(process.stdout, process.env, flags.color)
@@ -347,6 +355,7 @@ ${helpTable(exitCodeTable().map((row) => [String(row.exitCode), row.outcome.padE
         profilePager: profileSettings.cliPager,
         machine: machineFormat(output, query) !== undefined,
       })
+      if (unrecorded) throw unrecordedRun(unrecorded, report)
       return
     }
 

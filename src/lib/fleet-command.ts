@@ -7,7 +7,14 @@ import {machineFormat, queryFrom, resolveOutputFormat} from './output.js'
 import {parseRates} from './pacing.js'
 import {colourFor, type ColorMode, type OutputFormat} from './render.js'
 import {readRotationFile, refuseDuplicates} from './rotation-file.js'
-import {awsOptionsFrom, rotationOptions, showReport, type ConnectionFlags, type RotationFlags} from './rotation-run.js'
+import {
+  awsOptionsFrom,
+  rotationOptions,
+  showReport,
+  unrecordedRun,
+  type ConnectionFlags,
+  type RotationFlags,
+} from './rotation-run.js'
 import {canPrompt, promptTheme} from './terminal.js'
 import type {FleetProgress, FleetReport, ResolvedEntry} from './fleet.js'
 
@@ -137,6 +144,7 @@ export async function runFleetCommand(command: 'plan' | 'apply', flags: FleetFla
   const debugLog = flags.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined
   const asks = command === 'apply' && !flags.yes && canPrompt()
   const interrupt = stopOnSigint()
+  let unrecorded: Error | undefined
   let report: FleetReport
   try {
     report = await runFleet({
@@ -179,6 +187,10 @@ export async function runFleetCommand(command: 'plan' | 'apply', flags: FleetFla
         : undefined,
       progress: command === 'apply' ? await progressBar() : undefined,
       signal: interrupt.signal,
+      onJournalFailure(failure) {
+        unrecorded ??= failure
+        interrupt.abort()
+      },
       debugLog,
       warn: (line: string) => process.stderr.write(`${line}\n`),
     })
@@ -193,4 +205,5 @@ export async function runFleetCommand(command: 'plan' | 'apply', flags: FleetFla
 
   const text = formatFleetReport(report, output, query, colourFor(process.stdout, process.env, flags.color))
   await showReport(text, report, {noCliPager: flags['no-cli-pager'], profilePager: profileSettings.cliPager, machine})
+  if (unrecorded) throw unrecordedRun(unrecorded, report)
 }

@@ -97,6 +97,11 @@ export interface FleetRun {
   progress?: FleetProgress
   /** Aborted by Ctrl-C: no new UpdateAlias; those already on their way finish. */
   signal?: AbortSignal
+  /**
+   * Told once when a journal line cannot be written (a full disk): no later line is tried, and
+   * the caller should stop the run, as Ctrl-C does, so that no further move goes unrecorded.
+   */
+  onJournalFailure?: (failure: Error) => void
   debugLog?: (line: string) => void
   /** One diagnostic line for stderr. */
   warn?: (line: string) => void
@@ -348,14 +353,16 @@ async function placeEntries(run: FleetRun): Promise<{states: EntryState[]; place
   return {states, places: [...places.values()]}
 }
 
-/** Appends journal lines one at a time, in the order entries end. */
+/** Appends journal lines one at a time, in the order entries end; none after one that failed. */
 class JournalWriter {
   private last: Promise<void> = Promise.resolve()
+  private failed = false
 
   constructor(
     private readonly journal: Journal,
     private readonly runId: string,
     private readonly file: string,
+    private readonly onFailure: (failure: Error) => void = () => undefined,
   ) {}
 
   write(state: EntryState, gateway: KmsGateway, result: FleetEntryResult): void {
@@ -373,7 +380,13 @@ class JournalWriter {
       : {error: result.error ?? result.summary, exitCode: result.exitCode}
     const run = {id: this.runId, file: this.file, entry: state.resolved.entry.index}
     const line = {...journalEntry(facts, outcome), run}
-    this.last = this.last.then(() => this.journal.append(line))
+    this.last = this.last.then(async () => {
+      if (this.failed) return
+      await this.journal.append(line).catch((failure: Error) => {
+        this.failed = true
+        this.onFailure(failure)
+      })
+    })
   }
 
   async flush(): Promise<void> {
@@ -408,7 +421,7 @@ export async function runFleet(run: FleetRun): Promise<FleetReport> {
   // Before any client exists: a run that cannot be recorded changes nothing.
   const journal = run.journal ? await Journal.open(run.journal) : undefined
   const {states, places} = await placeEntries(run)
-  const writer = journal ? new JournalWriter(journal, runId, run.file) : undefined
+  const writer = journal ? new JournalWriter(journal, runId, run.file, run.onJournalFailure) : undefined
   let stopped = false
   const stop = () => {
     stopped = true

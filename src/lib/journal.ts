@@ -79,6 +79,8 @@ function reasonOf(error: unknown): string {
   // mkdir answers EEXIST when a part of the path is a file.
   if (code === 'ENOTDIR' || code === 'EEXIST') return 'a part of the path is not a directory'
   if (code === 'EROFS') return 'the file system is read-only'
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on the device'
+  if (code === 'ENOENT') return 'a part of the path does not exist'
   return code ?? message
 }
 

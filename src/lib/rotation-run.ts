@@ -79,6 +79,9 @@ export async function runRotation(run: RotationRun): Promise<void> {
     await journal.append(journalEntry(facts, result))
   }
 
+  // The journal opened, yet its line may still fail (a full disk): what the run did to the alias
+  // is said all the same, with the report, before the failure ends the run.
+  let unrecorded: KmsRotateError | undefined
   try {
     try {
       const request = await run.prepare(kms, stderrColour)
@@ -87,16 +90,21 @@ export async function runRotation(run: RotationRun): Promise<void> {
       report = await rotateAlias(kms, request, rotationHooks(flags, request.aliasName, stderrColour, interrupt))
     } catch (error) {
       const exitCode = error instanceof KmsRotateError ? error.exitCode : EXIT.other
-      await record({error: (error as Error).message, exitCode})
+      // The run's own error says what happened to the alias; a journal failure is said beside it.
+      await record({error: (error as Error).message, exitCode}).catch((failure: Error) => {
+        process.stderr.write(`${failure.message}\n`)
+      })
       throw error
     } finally {
       interrupt?.release()
     }
 
-    await record({report})
+    await record({report}).catch((failure: KmsRotateError) => {
+      unrecorded = failure
+    })
   } finally {
     client.destroy()
-    await journal.close()
+    await journal.close().catch(() => undefined)
   }
 
   const text = formatReport(report, run.output, run.query, colour)
@@ -105,6 +113,16 @@ export async function runRotation(run: RotationRun): Promise<void> {
     profilePager: run.profileSettings.cliPager,
     machine: machineFormat(run.output, run.query) !== undefined,
   })
+  if (unrecorded) throw unrecordedRun(unrecorded, report)
+}
+
+/** A journal line that failed after the run: exit 253, saying how the run itself ended. */
+export function unrecordedRun(failure: Error, report: {outcome: Outcome; summary: string}): KmsRotateError {
+  const {exitCode} = OUTCOMES[report.outcome]
+  return new KmsRotateError(
+    `${failure.message} The run itself ended ${report.outcome} (exit ${exitCode} otherwise): ${report.summary}`,
+    EXIT.configuration,
+  )
 }
 
 type JournalResult = Parameters<typeof journalEntry>[1]

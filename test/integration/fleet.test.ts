@@ -207,6 +207,30 @@ describe('apply interrupted', () => {
   })
 })
 
+describe('apply with a journal that opens but cannot take a line (a full disk)', () => {
+  it('stops as Ctrl-C would after the first line fails, reports every entry, and exits 253', async () => {
+    // given 10 aliases at 2 UpdateAlias a second, and a journal that is always full
+    fleet = await createFleet(motoUrl, ['us-east-1'], 10)
+    const args = ['apply', '-f', fleet.file, '--yes', '--output', 'json', '--endpoint-url', proxy.url]
+
+    // when
+    const run = await runCli([...args, '--journal', '/dev/full', '--rate', 'UpdateAlias=2', '--no-canary'])
+
+    // then the report still says which aliases moved, and those are the ones that did
+    const report = parseFleetReport(run.stdout)
+    const sent = proxy.callsTo('UpdateAlias').map((call) => call.input.AliasName)
+    expect(sent.length).toBeGreaterThanOrEqual(1)
+    expect(sent.length).toBeLessThan(10)
+    const rotated = report.entries.filter((entry) => entry.outcome === 'rotated').map((entry) => entry.alias)
+    expect(rotated.sort()).toEqual([...sent].sort())
+    expect(await entriesOffTarget(fleet)).toHaveLength(10 - sent.length)
+    // and the run ends on the journal, saying how it would have ended
+    expect(run.exitCode).toBe(253)
+    expect(run.stderr).toMatch(/^The journal '\/dev\/full' could not be written: no space left on the device\. /m)
+    expect(run.stderr).toMatch(/The run itself ended interrupted \(exit 130 otherwise\)/)
+  })
+})
+
 describe('apply at a terminal', () => {
   it('shows the plan, asks once, shows progress on stderr, and rollback undoes an entry from its journal line', async () => {
     // given two aliases

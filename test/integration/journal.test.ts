@@ -189,6 +189,49 @@ describe('update-alias journals every run', () => {
   })
 })
 
+describe('a journal that opens but cannot take the line (a full disk)', () => {
+  it('still prints the report of the move, then exits 253 with a line saying how the run ended', async () => {
+    // given an alias and a matching target, and a journal that opens but is always full
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+
+    // when the rotation runs
+    const run = await runCli([
+      'update-alias',
+      ...['--alias-name', ALIAS, '--target-key-id', given.target, '--endpoint-url', motoUrl],
+      ...['--yes', '--output', 'json', '--journal', '/dev/full'],
+    ])
+
+    // then the alias moved, the report on stdout says so, and stderr says what was not recorded
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
+    expect(parseJsonReport(run.stdout)).toMatchObject({outcome: 'rotated'})
+    expect(run.exitCode).toBe(253)
+    expect(linesOf(run.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          "^The journal '/dev/full' could not be written: no space left on the device\\. " +
+            'The run itself ended rotated \\(exit 0 otherwise\\): ',
+        ),
+      ),
+    ])
+  })
+
+  it('says so beside the error of a run that failed, whose own exit code stands', async () => {
+    // when a run that cannot reach KMS cannot journal its error either
+    const run = await runCli([
+      'update-alias',
+      ...['--alias-name', ALIAS, '--target-key-id', '1234abcd-12ab-34cd-56ef-1234567890ab'],
+      ...['--endpoint-url', await closedLoopbackUrl(), '--journal', '/dev/full'],
+    ])
+
+    // then both are said, and the exit code is the connection error's
+    expect(run.exitCode).toBe(255)
+    expect(linesOf(run.stderr)).toEqual([
+      expect.stringContaining("The journal '/dev/full' could not be written"),
+      expect.stringContaining('Could not connect to the endpoint URL'),
+    ])
+  })
+})
+
 describe('rollback', () => {
   it('after a rotation moves the alias back to the key it left, and is journaled', async () => {
     // given

@@ -134,6 +134,27 @@ describe('--regions with multi-Region keys', () => {
   })
 })
 
+describe('--regions with a journal that opens but cannot take a line (a full disk)', () => {
+  it('moves the first Region, starts no other, reports which, and exits 253', async () => {
+    // given the alias on the old key in both Regions
+    const {oldKey, newKey} = await givenMultiRegionKeys()
+
+    // when the first Region's journal line cannot be written
+    const run = await runCli(regionsArgs(newKey.id, '--output', 'json', '--journal', '/dev/full'))
+
+    // then only the first Region moved, the report says so, and the second was never started
+    expect(updatedRegions()).toEqual([TEST_REGION])
+    expect(await kms.aliasTarget(ALIAS)).toBe(newKey.east)
+    expect(await west.aliasTarget(ALIAS)).toBe(oldKey.west)
+    const report = parseMultiRegionReport(run.stdout)
+    expect(report.regions.map((region) => region.region)).toEqual([TEST_REGION])
+    expect(report.summary).toContain(`not started: ${OTHER_REGION}`)
+    expect(report.outcome).toBe('interrupted')
+    expect(run.exitCode).toBe(EXIT.configuration)
+    expect(run.stderr).toMatch(/^The journal '\/dev\/full' could not be written: .* The run itself ended interrupted/m)
+  })
+})
+
 describe('--regions that end partial', () => {
   it('ends partial, exit 6, when the alias is missing in one Region; its rollback command moves it back', async () => {
     // given no alias in us-west-2
