@@ -68,7 +68,7 @@ With no such run in the journal it sends nothing and exits 252.`
     const journal = journalPath(flags.journal)
     // Read before anything is sent: with nothing to undo, the run ends here.
     const {line, entry} = rotationToUndo(
-      await readJournal(journal.path),
+      await readJournal(journal.path, (line) => process.stderr.write(`${line}\n`)),
       {alias: aliasName, region: settings.region, path: journal.path},
       flags['journal-entry'],
     )

@@ -6,13 +6,14 @@ import type {ChalkInstance} from 'chalk'
 import Table from 'cli-table3'
 
 import type {AwsSettings} from './aws-config.js'
-import {KmsRotateError, shown} from './errors.js'
+import {KmsRotateError} from './errors.js'
 import {callerIdentity} from './identity.js'
 import {
   Journal,
   journalEntry,
   MOVED_OUTCOMES,
   readJournalContents,
+  unreadableWarning,
   type CallerIdentity,
   type JournalEntry,
   type NumberedEntry,
@@ -397,12 +398,7 @@ class JournalWriter {
 /** The journal lines --resume goes by; a journal that does not exist is refused, exit 253. */
 async function resumeFrom(path: string, warn: FleetRun['warn']): Promise<NumberedEntry[]> {
   const {entries, unreadable} = await readJournalContents(path, {mustExist: true})
-  if (unreadable > 0) {
-    const lines = unreadable === 1 ? '1 line that is not a journal entry' : `${unreadable} lines that are not journal entries`
-    warn?.(
-      `Warning: the journal ${shown(path)} holds ${lines}; --resume goes by the ${entries.length} that are.`,
-    )
-  }
+  if (unreadable > 0) warn?.(unreadableWarning({path, unreadable, readable: entries.length}, '--resume'))
 
   return entries
 }

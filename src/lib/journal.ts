@@ -1,4 +1,4 @@
-import {mkdir, open, readFile, type FileHandle} from 'node:fs/promises'
+import {mkdir, open, readFile, stat, type FileHandle} from 'node:fs/promises'
 import {dirname, isAbsolute, join, resolve} from 'node:path'
 
 import type {CheckStatus} from './checks.js'
@@ -81,6 +81,7 @@ function reasonOf(error: unknown): string {
   if (code === 'EROFS') return 'the file system is read-only'
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on the device'
   if (code === 'ENOENT') return 'a part of the path does not exist'
+  if (code === 'ENOTFILE') return 'it is not a regular file'
   return code ?? message
 }
 
@@ -114,7 +115,8 @@ export class Journal {
   static async open({path, source}: {path: string; source: string}): Promise<Journal> {
     try {
       await makeDirectories(dirname(path))
-      return new Journal(path, await open(path, 'a', 0o600))
+      // a+ rather than a: append still goes to the end, and the last byte can be read.
+      return new Journal(path, await open(path, 'a+', 0o600))
     } catch (error) {
       throw new ConfigurationError(
         `The journal ${shown(path)} from ${source} cannot be written: ${reasonOf(error)}. ` +
@@ -123,10 +125,14 @@ export class Journal {
     }
   }
 
-  /** Appends one line and waits until it is on disk. */
+  /**
+   * Appends one line and waits until it is on disk. After a line cut short (a full disk, a
+   * crash mid-write) it starts on a line of its own, so that the fragment spoils no later line.
+   */
   async append(entry: JournalEntry): Promise<void> {
     try {
-      await this.handle.appendFile(`${JSON.stringify(entry)}\n`)
+      const line = `${JSON.stringify(entry)}\n`
+      await this.handle.appendFile((await this.endsMidLine()) ? `\n${line}` : line)
       await this.handle.sync()
     } catch (error) {
       throw new ConfigurationError(`The journal ${shown(this.path)} could not be written: ${reasonOf(error)}.`)
@@ -135,6 +141,14 @@ export class Journal {
 
   async close(): Promise<void> {
     await this.handle.close()
+  }
+
+  private async endsMidLine(): Promise<boolean> {
+    const {size} = await this.handle.stat()
+    if (size === 0) return false
+    const last = Buffer.alloc(1)
+    await this.handle.read(last, 0, 1, size - 1)
+    return last[0] !== 0x0a
   }
 }
 
@@ -211,6 +225,8 @@ function isJournalEntry(value: unknown): value is JournalEntry {
 export async function readJournalContents(path: string, {mustExist = false} = {}): Promise<JournalContents> {
   let text: string
   try {
+    // A device or FIFO named as the journal would be read without end.
+    if (!(await stat(path)).isFile()) throw Object.assign(new Error('not a file'), {code: 'ENOTFILE'})
     text = await readFile(path, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -242,9 +258,23 @@ export async function readJournalContents(path: string, {mustExist = false} = {}
   return {entries, unreadable}
 }
 
-/** Every journal entry in the file; one that does not exist reads as empty. */
-export async function readJournal(path: string): Promise<NumberedEntry[]> {
-  return (await readJournalContents(path)).entries
+/**
+ * Every journal entry in the file; one that does not exist reads as empty. `warn` is told of
+ * lines that are not entries, which rollback then goes without.
+ */
+export async function readJournal(path: string, warn?: (line: string) => void): Promise<NumberedEntry[]> {
+  const {entries, unreadable} = await readJournalContents(path)
+  if (unreadable > 0) warn?.(unreadableWarning({path, unreadable, readable: entries.length}, 'rollback'))
+  return entries
+}
+
+/** The one warning about lines that are not entries; `reader` is what goes by the rest. */
+export function unreadableWarning(
+  {path, unreadable, readable}: {path: string; unreadable: number; readable: number},
+  reader: string,
+): string {
+  const lines = unreadable === 1 ? '1 line that is not a journal entry' : `${unreadable} lines that are not journal entries`
+  return `Warning: the journal ${shown(path)} holds ${lines}; ${reader} goes by the ${readable} that are.`
 }
 
 /**

@@ -249,6 +249,53 @@ describe('readJournal', () => {
   it('reads a journal that does not exist as empty', async () => {
     expect(await readJournal(join(directory, 'missing.jsonl'))).toEqual([])
   })
+
+  it('tells of lines that are not entries, counting the ones it goes by', async () => {
+    const path = join(directory, 'journal.jsonl')
+    writeFileSync(path, `${JSON.stringify(entry())}\n{"time":"20\nnot json\n`)
+    const warnings: string[] = []
+    await readJournal(path, (line) => warnings.push(line))
+    expect(warnings).toEqual([
+      `Warning: the journal '${path}' holds 2 lines that are not journal entries; rollback goes by the 1 that are.`,
+    ])
+  })
+
+  it('refuses a journal that is not a regular file, which could be read without end (exit 253)', async () => {
+    await expect(readJournal('/dev/zero')).rejects.toThrow(
+      expect.objectContaining({exitCode: EXIT.configuration, message: expect.stringContaining('not a regular file')}),
+    )
+  })
+})
+
+describe('Journal.append', () => {
+  it('starts on a line of its own after a line cut short, so that the fragment spoils no later line', async () => {
+    // given a journal whose last line was cut short by a full disk
+    const path = join(directory, 'journal.jsonl')
+    writeFileSync(path, `${JSON.stringify(entry())}\n{"time":"20`)
+
+    // when a later run appends its line
+    const later = entry({outcome: 'planned'})
+    const journal = await Journal.open({path, source: '--journal'})
+    await journal.append(later)
+    await journal.close()
+
+    // then that line reads as an entry, after the fragment
+    expect(readFileSync(path, 'utf8').split('\n').at(-2)).toBe(JSON.stringify(later))
+    expect((await readJournal(path)).map(({line, entry: each}) => [line, each.outcome])).toEqual([
+      [1, 'rotated'],
+      [3, 'planned'],
+    ])
+  })
+
+  it('adds no blank line to a journal that ends a line, or to a new one', async () => {
+    const path = join(directory, 'journal.jsonl')
+    const [first, second] = [entry(), entry({outcome: 'planned'})]
+    const journal = await Journal.open({path, source: '--journal'})
+    await journal.append(first)
+    await journal.append(second)
+    await journal.close()
+    expect(readFileSync(path, 'utf8')).toBe(`${JSON.stringify(first)}\n${JSON.stringify(second)}\n`)
+  })
 })
 
 describe('rotationToUndo', () => {
