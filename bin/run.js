@@ -6,7 +6,7 @@ let stdoutErrorSaid = false
 const onStdoutError = (error) => {
   if (error.code === 'EPIPE' || stdoutErrorSaid) return
   stdoutErrorSaid = true
-  process.stderr.write(`kms-rotate: the report could not be written to stdout: ${error.code ?? error.message}\n`)
+  process.stderr.write(`kms-rotate: stdout could not be written (${error.code ?? error.message}); what went there is lost.\n`)
 }
 process.stdout.on('error', onStdoutError)
 // Diagnostics that cannot be written have nowhere else to go.
@@ -74,10 +74,9 @@ try {
   // No user or linked plugins: there are none to load, and looking under HOME for them can only
   // print oclif's warnings where HOME is unreadable.
   const root = fileURLToPath(new URL('..', import.meta.url))
+  // Not followed by oclif's flush, which waits for a drain that a closed stdout never sends: the
+  // run ends by setting process.exitCode, and Node writes out what is pending before it exits.
   await run(args, {root, userPlugins: false, devPlugins: false, jitPlugins: false})
-  // Not oclif's flush, which waits for a drain that a closed stdout never sends: a write's
-  // callback comes once everything before it is out, or with the error that stopped it.
-  await new Promise((resolve) => process.stdout.write('', resolve))
 } catch (error) {
   // Only errors from choosing a command reach here; each command reports its own.
   if (error instanceof Errors.ExitError) {

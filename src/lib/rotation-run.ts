@@ -116,11 +116,16 @@ export async function runRotation(run: RotationRun): Promise<void> {
   if (unrecorded) throw unrecordedRun(unrecorded, report)
 }
 
-/** A journal line that failed after the run: exit 253, saying how the run itself ended. */
+/**
+ * A journal line that failed after the run: exit 253, saying how the run itself ended. The
+ * summary of a run that did not exit 0 is already on stderr (showReport), or in the report on
+ * the terminal, and is not said twice.
+ */
 export function unrecordedRun(failure: Error, report: {outcome: Outcome; summary: string}): KmsRotateError {
   const {exitCode} = OUTCOMES[report.outcome]
+  const ending = `The run itself ended ${report.outcome} (exit ${exitCode} otherwise)`
   return new KmsRotateError(
-    `${failure.message} The run itself ended ${report.outcome} (exit ${exitCode} otherwise): ${report.summary}`,
+    exitCode === 0 ? `${failure.message} ${ending}: ${report.summary}` : `${failure.message} ${ending}.`,
     EXIT.configuration,
   )
 }
@@ -230,7 +235,7 @@ export async function showReport(
     stdoutIsTerminal: process.stdout.isTTY === true,
   })
   if (pager && text !== '') await writeThroughPager(text, pager)
-  else process.stdout.write(text)
+  else if (text !== '') process.stdout.write(text)
   // A runbook's log keeps stderr: it gets the one line that says what went wrong, unless the
   // human report has just shown it on the same terminal.
   if (exitCode !== 0 && (options.machine || !process.stdout.isTTY)) process.stderr.write(`${report.summary}\n`)

@@ -119,12 +119,20 @@ describe('a run whose stdout is a full device', () => {
     // then
     expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
     expect(run.exitCode).toBe(0)
-    expect(run.stderr).toBe('kms-rotate: the report could not be written to stdout: ENOSPC\n')
+    expect(run.stderr).toBe("kms-rotate: stdout could not be written (ENOSPC); what went there is lost.\n")
+  })
+
+  it('says nothing when the run writes nothing there (--output off)', async () => {
+    const given = await aliasAndTarget(kms, SYMMETRIC, SYMMETRIC)
+    const run = await runIntoFullDevice([...rotationArgs(given.target), '--output', 'off'])
+    expect(await kms.aliasTarget(ALIAS)).toBe(given.targetKeyId)
+    expect(run.exitCode).toBe(0)
+    expect(run.stderr).toBe('')
   })
 
   it('says the same for --version, exit 0', async () => {
     const run = await runIntoFullDevice(['--version'])
     expect(run.exitCode).toBe(0)
-    expect(run.stderr).toBe('kms-rotate: the report could not be written to stdout: ENOSPC\n')
+    expect(run.stderr).toBe("kms-rotate: stdout could not be written (ENOSPC); what went there is lost.\n")
   })
 })
