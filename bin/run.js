@@ -6,7 +6,8 @@ let stdoutErrorSaid = false
 const onStdoutError = (error) => {
   if (error.code === 'EPIPE' || stdoutErrorSaid) return
   stdoutErrorSaid = true
-  process.stderr.write(`kms-rotate: stdout could not be written (${error.code ?? error.message}); what went there is lost.\n`)
+  const reason = error.code ?? error.message
+  process.stderr.write(`kms-rotate: stdout could not be written (${reason}); what went there is lost.\n`)
 }
 process.stdout.on('error', onStdoutError)
 // Diagnostics that cannot be written have nowhere else to go.

@@ -78,8 +78,8 @@ export function codeCacheSetting(
   }
 
   const xdgCacheHome = env.XDG_CACHE_HOME
-  if (xdgCacheHome && isAbsolute(xdgCacheHome)) return {directory: join(xdgCacheHome, 'kms-rotate', 'code-cache')}
-  return {directory: home === null ? undefined : join(home, '.cache', 'kms-rotate', 'code-cache')}
+  const base = xdgCacheHome && isAbsolute(xdgCacheHome) ? xdgCacheHome : home && join(home, '.cache')
+  return {directory: base ? join(base, 'kms-rotate', 'code-cache') : undefined}
 }
 
 export interface LoadedBundle {

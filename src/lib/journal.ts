@@ -65,7 +65,8 @@ export function journalPath(
 
   if (home === null) {
     throw new ConfigurationError(
-      `The journal has no default location: HOME is ${shown(env.HOME ?? '')}, not an absolute path, and the account has no home directory. Set HOME, or give --journal PATH.`,
+      `The journal has no default location: HOME is ${shown(env.HOME ?? '')}, not an absolute ` +
+        'path, and the account has no home directory. Set HOME, or give --journal PATH.',
     )
   }
 
@@ -81,7 +82,6 @@ function reasonOf(error: unknown): string {
   if (code === 'EROFS') return 'the file system is read-only'
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on the device'
   if (code === 'ENOENT') return 'a part of the path does not exist'
-  if (code === 'ENOTFILE') return 'it is not a regular file'
   return code ?? message
 }
 
@@ -225,10 +225,12 @@ function isJournalEntry(value: unknown): value is JournalEntry {
 export async function readJournalContents(path: string, {mustExist = false} = {}): Promise<JournalContents> {
   let text: string
   try {
+    const isFile = (await stat(path)).isFile()
     // A device or FIFO named as the journal would be read without end.
-    if (!(await stat(path)).isFile()) throw Object.assign(new Error('not a file'), {code: 'ENOTFILE'})
+    if (!isFile) throw new ConfigurationError(`The journal ${shown(path)} cannot be read: it is not a regular file.`)
     text = await readFile(path, 'utf8')
   } catch (error) {
+    if (error instanceof ConfigurationError) throw error
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new ConfigurationError(`The journal ${shown(path)} cannot be read: ${reasonOf(error)}.`)
     }
